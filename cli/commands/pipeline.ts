@@ -1,0 +1,151 @@
+import { CONSENT_POLICIES, ML_JOINS } from '../../contracts/lakehouse.js'
+import { createLogger } from '../../common/logger.js'
+import { parseDurationMs } from '../../common/duration.js'
+import { PAUSE_POINTS, type PipelineConfigInput, createPipelineConfig } from '../../pipeline/config.js'
+import { formatAccounting, formatCountsTable, formatSummary, formatWarnings } from '../../pipeline/report.js'
+import { runPipeline } from '../../pipeline/run.js'
+import { runSchedule } from '../../pipeline/schedule.js'
+import { StateStore } from '../../pipeline/state.js'
+import { type Command, UsageError, oneOf, parse, wholeNumber } from '../args.js'
+import { createProgress } from '../progress.js'
+import { DEFAULT_LAKEHOUSE, DEFAULT_LANDING } from '../defaults.js'
+
+const COMMON_OPTIONS = {
+  landing: { type: 'string' },
+  lakehouse: { type: 'string' },
+  'consent-policy': { type: 'string' },
+  'ml-join': { type: 'string' },
+  'full-refresh': { type: 'boolean' },
+  threads: { type: 'string' },
+  'memory-limit-mb': { type: 'string' }
+} as const
+
+const COMMON_USAGE = `  --landing DIR             landing root: DIR/customer/landing, DIR/accelerometer/landing,
+                            DIR/step_trainer/landing (default ${DEFAULT_LANDING})
+  --lakehouse DIR           where the zone tables and the pipeline state live (default ${DEFAULT_LAKEHOUSE})
+  --consent-policy POLICY   seed (default): consent from each customer's latest record;
+                            strict: also drop readings taken before shareWithResearchAsOfDate
+  --ml-join JOIN            seed (default): trainer and phone joined on timestamp alone;
+                            same-customer: only pairs where the phone's user owns the trainer
+  --full-refresh            re-read every landing file and rebuild every table
+  --threads N               engine threads (default: all cores)
+  --memory-limit-mb N       engine memory before it spills to disk (default 600)`
+
+function configFrom (values: Record<string, unknown>): PipelineConfigInput {
+  return {
+    landingDir: (values.landing as string | undefined) ?? DEFAULT_LANDING,
+    lakehouseDir: (values.lakehouse as string | undefined) ?? DEFAULT_LAKEHOUSE,
+    consentPolicy: oneOf('--consent-policy', values['consent-policy'] as string | undefined, CONSENT_POLICIES),
+    mlJoin: oneOf('--ml-join', values['ml-join'] as string | undefined, ML_JOINS),
+    fullRefresh: values['full-refresh'] === true,
+    threads: wholeNumber('--threads', values.threads as string | undefined),
+    memoryLimitMb: wholeNumber('--memory-limit-mb', values['memory-limit-mb'] as string | undefined)
+  }
+}
+
+const run: Command = {
+  name: 'pipeline run',
+  summary: 'promote landing -> trusted -> curated once and print the row-count table',
+  usage: `stedi pipeline run [options]
+
+Reads the landing files not read before, rebuilds the zone tables (Parquet) and prints the
+row-count table in the seed's layout, where every landing record went, and a one-line summary.
+Exit 0 on success; 1 with a one-line reason on failure (the lakehouse is left as it was);
+3 when another run holds the lakehouse.
+
+${COMMON_USAGE}
+  --wait [DURATION]         queue behind a run in progress (default: fail at once); e.g. --wait 10m
+  --json                    print the run report as one JSON object instead`,
+  run: async (argv) => {
+    const { values } = parse(argv, { ...COMMON_OPTIONS, wait: { type: 'string' }, json: { type: 'boolean' }, 'pause-after': { type: 'string' } })
+    if (values.help === true) { console.log(run.usage); return 0 }
+    let waitMs = 0
+    if (values.wait !== undefined) {
+      const parsed = parseDurationMs(values.wait)
+      if (parsed === undefined) throw new UsageError(`--wait takes a duration such as 30s or 10m (got ${values.wait})`)
+      waitMs = parsed
+    }
+    const config = createPipelineConfig({ ...configFrom(values), waitMs, pauseAfter: oneOf('--pause-after', values['pause-after'], PAUSE_POINTS) })
+    const progress = createProgress()
+    const report = await runPipeline(config, { onProgress: progress.update }).finally(progress.done)
+    if (values.json === true) {
+      console.log(JSON.stringify(report))
+      return 0
+    }
+    const out = [formatCountsTable(report.counts), '']
+    if (report.accounting !== null) out.push(formatAccounting(report.accounting), '')
+    for (const w of formatWarnings(report)) out.push(w)
+    out.push(formatSummary(report))
+    console.log(out.join('\n'))
+    return 0
+  }
+}
+
+const schedule: Command = {
+  name: 'pipeline schedule',
+  summary: 'run the pipeline every interval (logs one JSON line per run)',
+  usage: `stedi pipeline schedule --every DURATION [options]
+
+Runs the pipeline now and then every DURATION (e.g. 30s, 5m), until SIGINT or SIGTERM, which let the
+run in progress finish. A failed run is retried with exponential backoff (1 s, 2 s, 4 s, at most the
+interval). When another process holds the lakehouse, that tick is skipped: there is never more than
+one run per lakehouse. Logs are NDJSON on stdout.
+
+  --every DURATION          interval between run starts (default 5m)
+  --retries N               retries of a failed run per tick (default 3)
+  --max-runs N              stop after N ticks (default: never)
+${COMMON_USAGE}`,
+  run: async (argv) => {
+    const { values } = parse(argv, { ...COMMON_OPTIONS, every: { type: 'string' }, retries: { type: 'string' }, 'max-runs': { type: 'string' } })
+    if (values.help === true) { console.log(schedule.usage); return 0 }
+    const everyMs = parseDurationMs(values.every ?? '5m')
+    if (everyMs === undefined) throw new UsageError(`--every takes a duration such as 30s or 5m (got ${values.every})`)
+    const config = createPipelineConfig(configFrom(values))
+    const logger = createLogger().child({ component: 'scheduler', lakehouse: config.lakehouseDir })
+    const controller = new AbortController()
+    const stop = (): void => { logger.info('stopping after the run in progress'); controller.abort() }
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+    logger.info({ everyMs, landing: config.landingDir }, 'pipeline schedule started')
+    const { ticks, failures } = await runSchedule(config, {
+      everyMs,
+      retries: wholeNumber('--retries', values.retries),
+      maxTicks: wholeNumber('--max-runs', values['max-runs']),
+      logger,
+      signal: controller.signal
+    })
+    logger.info({ ticks, failures }, 'pipeline schedule stopped')
+    return 0
+  }
+}
+
+const history: Command = {
+  name: 'pipeline history',
+  summary: 'list recent runs with their status, counts and timings',
+  usage: `stedi pipeline history [--lakehouse DIR] [--limit N] [--json]
+
+  --lakehouse DIR           (default ${DEFAULT_LAKEHOUSE})
+  --limit N                 how many runs, newest first (default 10)
+  --json                    one JSON array`,
+  run: async (argv) => {
+    const { values } = parse(argv, { lakehouse: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } })
+    if (values.help === true) { console.log(history.usage); return 0 }
+    const state = await StateStore.open(values.lakehouse ?? DEFAULT_LAKEHOUSE, { create: false })
+    try {
+      const runs = await state.runs(wholeNumber('--limit', values.limit) ?? 10)
+      if (values.json === true) { console.log(JSON.stringify(runs)); return 0 }
+      for (const r of runs) {
+        const report = r.report as { durationMs?: number, counts?: { curated?: { machine_learning?: number } } } | null
+        console.log(`run ${r.id}  ${r.startedAt}  ${r.status.padEnd(9)} ${JSON.stringify(r.options)}` +
+          (report?.durationMs !== undefined ? `  ${report.durationMs} ms` : '') +
+          (report?.counts?.curated?.machine_learning !== undefined ? `  ml ${report.counts.curated.machine_learning}` : '') +
+          (r.error !== null ? `  error: ${r.error}` : ''))
+      }
+      return 0
+    } finally {
+      await state.close()
+    }
+  }
+}
+
+export const pipelineCommands: Command[] = [run, schedule, history]

@@ -1,0 +1,10 @@
+// The one root logger (pino, NDJSON). Components take children with their bindings:
+// logger.child({ component: 'scheduler' }). Log counts and outcomes, never each reading.
+import { pino, type Logger } from 'pino'
+
+export type { Logger }
+
+export function createLogger (options: { level?: string, destination?: NodeJS.WritableStream } = {}): Logger {
+  return pino({ level: options.level ?? 'info', base: { pid: process.pid } },
+    (options.destination ?? process.stdout) as pino.DestinationStream)
+}

@@ -1,0 +1,33 @@
+// The zone tables as the engine sees them: one view per table, by the seed's names, over exactly the
+// files of the version being read. Used by a run (its inputs) and by `stedi query` (a snapshot).
+import { DATASETS } from '../contracts/datasets.js'
+import { TABLES, TABLE_NAMES, type TableName, lineageColumns } from '../contracts/lakehouse.js'
+import { type SqlEngine, sqlStringList } from './engine/duckdb.js'
+import { quoteIdent, sqlType } from './landing/validate-sql.js'
+
+type Column = [string, string]
+
+const seedColumns = (dataset: keyof typeof DATASETS): Column[] => DATASETS[dataset].fields.map((f) => [f.name, sqlType(f)])
+
+/** The columns of every table, for the empty version a table has before any data reaches it. */
+export function tableColumns (table: TableName): Column[] {
+  const spec = TABLES[table]
+  switch (spec.zone) {
+    case 'landing': return [...seedColumns(spec.dataset!), ...lineageColumns(spec.dataset!)]
+    case 'quarantine': return [['_run', 'BIGINT'], ['_file', 'VARCHAR'], ['_line', 'BIGINT'], ['reason', 'VARCHAR'], ['raw', 'VARCHAR']]
+    default:
+      if (table === 'machine_learning_curated') return [...seedColumns('step_trainer'), ...seedColumns('accelerometer')]
+      return seedColumns(spec.dataset!)
+  }
+}
+
+export async function defineTableView (engine: SqlEngine, table: TableName, files: readonly string[]): Promise<void> {
+  const body = files.length > 0
+    ? `SELECT ${tableColumns(table).map(([name]) => quoteIdent(name)).join(', ')} FROM read_parquet(${sqlStringList(files)})`
+    : `SELECT ${tableColumns(table).map(([name, type]) => `CAST(NULL AS ${type}) AS ${quoteIdent(name)}`).join(', ')} WHERE false`
+  await engine.exec(`CREATE OR REPLACE VIEW ${table} AS ${body}`)
+}
+
+export async function defineAllViews (engine: SqlEngine, files: ReadonlyMap<TableName, readonly string[]>): Promise<void> {
+  for (const table of TABLE_NAMES) await defineTableView(engine, table, files.get(table) ?? [])
+}

@@ -1,0 +1,68 @@
+// The pipeline's options: one schema with defaults and units, validated once and frozen.
+// The defaults reproduce the seed's tables.
+import path from 'node:path'
+import os from 'node:os'
+import { CONSENT_POLICIES, type ConsentPolicy, ML_JOINS, type MlJoin } from '../contracts/lakehouse.js'
+import { PipelineError } from './errors.js'
+
+export const PAUSE_POINTS = ['ingest', 'jobs', 'commit'] as const
+export type PausePoint = (typeof PAUSE_POINTS)[number]
+
+export interface PipelineConfig {
+  readonly landingDir: string
+  readonly lakehouseDir: string
+  /** seed: consent read from the customer's latest record; strict: also drop readings taken before it */
+  readonly consentPolicy: ConsentPolicy
+  /** seed: trainer and phone readings joined on timestamp alone; same-customer: also on the owner */
+  readonly mlJoin: MlJoin
+  /** re-read every landing file and rebuild every table */
+  readonly fullRefresh: boolean
+  /** how long to wait for another run's lock; 0 = fail at once */
+  readonly waitMs: number
+  /** DuckDB worker threads (default: the machine's cores) */
+  readonly threads: number
+  /** DuckDB memory limit in MB; larger joins spill to <lakehouse>/_state/tmp */
+  readonly memoryLimitMb: number
+  /** table versions kept after they stop being current, for readers that started before (count) */
+  readonly keepVersions: number
+  /**
+   * Test hook: stop after a phase and wait for a signal, so that tests can kill a run at a known
+   * point (ingest: parts written; jobs: versions written; commit: committed, not yet published).
+   */
+  readonly pauseAfter?: PausePoint
+}
+
+export type PipelineConfigInput = Partial<PipelineConfig> & Pick<PipelineConfig, 'landingDir' | 'lakehouseDir'>
+
+export function createPipelineConfig (input: PipelineConfigInput): PipelineConfig {
+  const config: PipelineConfig = {
+    landingDir: path.resolve(input.landingDir),
+    lakehouseDir: path.resolve(input.lakehouseDir),
+    consentPolicy: input.consentPolicy ?? 'seed',
+    mlJoin: input.mlJoin ?? 'seed',
+    fullRefresh: input.fullRefresh ?? false,
+    waitMs: input.waitMs ?? 0,
+    threads: input.threads ?? Math.max(1, os.availableParallelism()),
+    memoryLimitMb: input.memoryLimitMb ?? 600,
+    keepVersions: input.keepVersions ?? 2,
+    pauseAfter: input.pauseAfter
+  }
+  if (!CONSENT_POLICIES.includes(config.consentPolicy)) bad(`--consent-policy must be one of ${CONSENT_POLICIES.join(', ')}, not ${String(config.consentPolicy)}`)
+  if (!ML_JOINS.includes(config.mlJoin)) bad(`--ml-join must be one of ${ML_JOINS.join(', ')}, not ${String(config.mlJoin)}`)
+  if (!Number.isInteger(config.threads) || config.threads < 1) bad('threads must be a whole number of at least 1')
+  if (!Number.isInteger(config.memoryLimitMb) || config.memoryLimitMb < 64) bad('memory limit must be at least 64 MB')
+  if (!Number.isInteger(config.keepVersions) || config.keepVersions < 0) bad('keepVersions must be 0 or more')
+  if (!Number.isFinite(config.waitMs) || config.waitMs < 0) bad('wait must be 0 or more milliseconds')
+  if (config.pauseAfter !== undefined && !PAUSE_POINTS.includes(config.pauseAfter)) bad(`pauseAfter must be one of ${PAUSE_POINTS.join(', ')}`)
+  if (config.landingDir === config.lakehouseDir) bad('--landing and --lakehouse must be different folders')
+  return Object.freeze(config)
+}
+
+function bad (message: string): never {
+  throw new PipelineError('PIPE_ERR_BAD_OPTION', message)
+}
+
+/** The options a table version depends on: a change of these rebuilds trusted and curated. */
+export function transformOptions (config: PipelineConfig): { consentPolicy: ConsentPolicy, mlJoin: MlJoin } {
+  return { consentPolicy: config.consentPolicy, mlJoin: config.mlJoin }
+}

@@ -1,0 +1,116 @@
+// The embedded SQL engine: one in-memory DuckDB per run, bounded in threads and memory, spilling to
+// a temporary folder of the lakehouse. Everything the pipeline asks of an engine goes through here.
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
+import { PipelineError } from '../errors.js'
+
+export interface EngineOptions {
+  threads: number
+  memoryLimitMb: number
+  /** where DuckDB may spill when a join does not fit in memory */
+  tempDir: string
+}
+
+export type Row = Record<string, unknown>
+
+export interface SqlEngine {
+  exec: (sql: string) => Promise<void>
+  rows: <T = Row>(sql: string) => Promise<T[]>
+  /** rows with column names in order, values as JSON-safe strings/numbers (for printing) */
+  table: (sql: string) => Promise<{ columns: string[], rows: unknown[][] }>
+  /** runs one statement only if it is a SELECT; anything else is refused unrun */
+  readOnly: (sql: string) => Promise<{ columns: string[], rows: unknown[][] }>
+  close: () => void
+}
+
+export async function createDuckDbEngine (options: EngineOptions): Promise<SqlEngine> {
+  const instance = await DuckDBInstance.create(':memory:', {
+    threads: String(options.threads),
+    memory_limit: `${options.memoryLimitMb}MB`,
+    temp_directory: options.tempDir,
+    // the zone tables never need extensions beyond those built in (json, parquet); never download
+    autoinstall_known_extensions: 'false',
+    autoload_known_extensions: 'true'
+  })
+  const connection: DuckDBConnection = await instance.connect()
+  const wrap = async <T>(sql: string, work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work()
+    } catch (err) {
+      throw new PipelineError('PIPE_ERR_ENGINE', `${(err as Error).message.split('\n')[0]}`, { cause: Object.assign(err as Error, { sql }) })
+    }
+  }
+  return {
+    exec: async (sql) => { await wrap(sql, async () => await connection.run(sql)) },
+    rows: async <T>(sql: string) => await wrap(sql, async () => {
+      const reader = await connection.runAndReadAll(sql)
+      return reader.getRowObjectsJS().map(toPlainRow) as T[]
+    }),
+    table: async (sql) => await wrap(sql, async () => {
+      const reader = await connection.runAndReadAll(sql)
+      return { columns: reader.columnNames(), rows: reader.getRowsJson() as unknown[][] }
+    }),
+    readOnly: async (sql) => {
+      let statements
+      try {
+        statements = await connection.extractStatements(sql)
+      } catch (err) {
+        throw new PipelineError('PIPE_ERR_QUERY_FAILED', (err as Error).message.split('\n')[0], { cause: err })
+      }
+      if (statements.count !== 1) {
+        throw new PipelineError('PIPE_ERR_QUERY_NOT_READ_ONLY', `give exactly one SELECT statement (got ${statements.count})`)
+      }
+      // json_serialize_sql parses without binding and accepts only SELECT: a write is refused before
+      // anything looks at the tables (binding a DELETE on a view would fail with a confusing error)
+      const check = await connection.runAndReadAll(`SELECT json_serialize_sql(${sqlString(sql)}::VARCHAR) AS tree`)
+      const tree = JSON.parse(String(check.getRowObjectsJS()[0].tree)) as { error?: boolean, error_message?: string }
+      if (tree.error === true) {
+        if (/only select/i.test(tree.error_message ?? '')) {
+          throw new PipelineError('PIPE_ERR_QUERY_NOT_READ_ONLY',
+            'refused: stedi query only runs SELECT statements; the zone tables change only through `stedi pipeline run`')
+        }
+        throw new PipelineError('PIPE_ERR_QUERY_FAILED', tree.error_message ?? 'the query cannot be parsed')
+      }
+      try {
+        const reader = await connection.runAndReadAll(sql)
+        return { columns: reader.columnNames(), rows: reader.getRowsJS().map((row) => row.map(toJsonValue)) }
+      } catch (err) {
+        throw new PipelineError('PIPE_ERR_QUERY_FAILED', (err as Error).message.split('\n')[0], { cause: err })
+      }
+    },
+    close: () => {
+      connection.closeSync()
+      instance.closeSync()
+    }
+  }
+}
+
+function toPlainRow (row: Record<string, unknown>): Row {
+  const out: Row = {}
+  for (const [key, value] of Object.entries(row)) {
+    out[key] = typeof value === 'bigint' && value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER)
+      ? Number(value)
+      : value
+  }
+  return out
+}
+
+/** A value as JSON can carry it: exact integers stay numbers while they fit, else become strings. */
+function toJsonValue (value: unknown): unknown {
+  if (typeof value === 'bigint') {
+    return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(value) : value.toString()
+  }
+  if (value instanceof Date) return value.toISOString()
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64')
+  if (Array.isArray(value)) return value.map(toJsonValue)
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toJsonValue(v)]))
+  return value
+}
+
+/** A SQL string literal. Paths and names reach SQL only through here. */
+export function sqlString (value: string): string {
+  return `'${value.replaceAll("'", "''")}'`
+}
+
+export function sqlStringList (values: readonly string[]): string {
+  return `[${values.map(sqlString).join(', ')}]`
+}

@@ -1,0 +1,37 @@
+// Every error the pipeline raises on purpose, by code. A bad landing record is not an error: it is
+// quarantined and counted. These are the conditions that stop a run (and leave the lakehouse as it was).
+
+export const PIPELINE_ERRORS = Object.freeze({
+  PIPE_ERR_LANDING_MISSING: 'landing folder does not exist',
+  PIPE_ERR_LANDING_EMPTY_LAYOUT: 'landing folder has none of the dataset folders',
+  PIPE_ERR_LANDING_UNREADABLE: 'a landing file cannot be read',
+  PIPE_ERR_NOT_A_LAKEHOUSE: 'folder is not a lakehouse',
+  PIPE_ERR_LAKEHOUSE_VERSION: 'lakehouse was written by an incompatible version',
+  PIPE_ERR_LAKEHOUSE_MISSING: 'lakehouse does not exist yet',
+  PIPE_ERR_STATE_CORRUPT: 'pipeline state cannot be read',
+  PIPE_ERR_BUSY: 'another run holds the lakehouse',
+  PIPE_ERR_BAD_OPTION: 'invalid option',
+  PIPE_ERR_QUERY_NOT_READ_ONLY: 'query would change data',
+  PIPE_ERR_QUERY_FAILED: 'query failed',
+  PIPE_ERR_ENGINE: 'the SQL engine failed',
+  PIPE_ERR_ACCOUNTING: 'records are not all accounted for'
+} as const)
+
+export type PipelineErrorCode = keyof typeof PIPELINE_ERRORS
+
+export class PipelineError extends Error {
+  readonly code: PipelineErrorCode
+  /** a path the error is about, when there is one */
+  readonly path?: string
+
+  constructor (code: PipelineErrorCode, message: string, options: { path?: string, cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'PipelineError'
+    this.code = code
+    this.path = options.path
+  }
+}
+
+export function isPipelineError (err: unknown): err is PipelineError {
+  return err instanceof PipelineError
+}

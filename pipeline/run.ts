@@ -1,0 +1,220 @@
+// One pipeline run: read what is new in landing, rebuild the zone tables, commit, publish.
+// Landing is read incrementally (only files whose identity, path + content hash, is new); the
+// trusted and curated tables are recomputed from all landing records each run, because consent is
+// read from each customer's latest record and a change of consent reaches back over all readings.
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { DATASETS, DATASET_NAMES, type DatasetName } from '../contracts/datasets.js'
+import { ACCOUNTING_QUERIES, CROSS_CUSTOMER_QUERY, JOBS } from '../contracts/jobs.js'
+import { STATE_DIR, TABLE_NAMES, type TableName, landingTableOf, quarantineTableOf } from '../contracts/lakehouse.js'
+import { fsyncDir, fsyncFile } from '../common/durable-fs.js'
+import { defineTableView } from './catalog.js'
+import { type PipelineConfig, type PausePoint, transformOptions } from './config.js'
+import { type SqlEngine, createDuckDbEngine, sqlString } from './engine/duckdb.js'
+import { PipelineError } from './errors.js'
+import { ingestDataset } from './landing/ingest.js'
+import { type ScannedFile, prescanFile } from './landing/prescan.js'
+import { listLandingFiles } from './landing/scan.js'
+import { type DatasetAccounting, type RunReport, countsFromRows } from './report.js'
+import { loadSql } from './sql.js'
+import { type NewLandingFile, StateStore, type TableVersion, fileIdentity } from './state.js'
+import { newTableFile, prepareTableDirs, reconcile } from './storage.js'
+
+export interface RunHooks {
+  /** a short description of what the run is doing now (for a progress line on a terminal) */
+  onProgress?: (message: string) => void
+}
+
+export async function runPipeline (config: PipelineConfig, hooks: RunHooks = {}): Promise<RunReport> {
+  const started = performance.now()
+  const progress = hooks.onProgress ?? (() => {})
+  const timings: Record<string, number> = {}
+  const lap = (name: string, since: number): number => { timings[name] = Math.round(performance.now() - since); return performance.now() }
+  const lakehouse = config.lakehouseDir
+  const runOptions = { ...transformOptions(config), fullRefresh: config.fullRefresh }
+
+  progress('scanning landing')
+  const landingFiles = await listLandingFiles(config.landingDir)
+  const state = await StateStore.open(lakehouse, { create: true })
+  let runId = 0
+  let engine: SqlEngine | undefined
+  const scratch = path.join(lakehouse, STATE_DIR, 'tmp')
+  try {
+    runId = await state.beginRun(runOptions, config.waitMs)
+    let t = performance.now()
+    const current = await state.currentVersions()
+    // repairs whatever a killed run left: unpublished versions, orphan files, scratch
+    await reconcile(lakehouse, current, await state.retainedFiles(config.keepVersions))
+    await fs.rm(scratch, { recursive: true, force: true })
+    await fs.mkdir(scratch, { recursive: true })
+
+    const known = config.fullRefresh ? { byPath: new Map(), identities: new Set<string>() } : await state.knownFiles()
+    const changed = landingFiles.filter((f) => {
+      const k = known.byPath.get(f.relPath)
+      return k === undefined || k.size !== f.size || k.mtimeMs !== f.mtimeMs
+    })
+    const scanned: ScannedFile[] = []
+    for (const [i, f] of changed.entries()) {
+      if (i % 50 === 0) progress(`hashing new landing files ${i}/${changed.length}`)
+      scanned.push(await prescanFile(f, scratch))
+    }
+    const fresh = scanned.filter((f) => !known.identities.has(fileIdentity(f.relPath, f.sha256)))
+    // a file touched but not changed: remember its new stat so it is not hashed again
+    const touched: NewLandingFile[] = scanned.filter((f) => !fresh.includes(f))
+      .map((f) => ({ path: f.relPath, sha256: f.sha256, size: f.size, mtimeMs: f.mtimeMs, dataset: f.dataset, records: 0, quarantined: 0 }))
+    t = lap('scan', t)
+
+    const last = await state.lastOptions()
+    const optionsChanged = last === undefined || last.consentPolicy !== config.consentPolicy || last.mlJoin !== config.mlJoin
+    const newFiles = Object.fromEntries(DATASET_NAMES.map((d) => [d, fresh.filter((f) => f.dataset === d).length])) as Record<DatasetName, number>
+    const emptyRead = Object.fromEntries(DATASET_NAMES.map((d) => [d, { records: 0, quarantined: 0, fastFiles: 0, lineFiles: 0 }])) as RunReport['read']
+
+    if (fresh.length === 0 && !optionsChanged && !config.fullRefresh && current.size > 0) {
+      const report: RunReport = {
+        runId, status: 'unchanged', lakehouse, options: runOptions, newFiles, read: emptyRead,
+        counts: countsFromRows(new Map([...current].map(([k, v]) => [k, v.rows]))),
+        accounting: null, warnings: { crossCustomerPairs: null },
+        durationMs: Math.round(performance.now() - started), timingsMs: timings
+      }
+      const previous = (await state.runs(5)).find((r) => r.status === 'ok')?.report as RunReport | undefined
+      report.accounting = previous?.accounting ?? null
+      report.warnings = previous?.warnings ?? report.warnings
+      await state.commitRun(runId, { status: 'unchanged', fullRefresh: false, files: touched, versions: [], report: report as unknown as Record<string, unknown> })
+      return report
+    }
+
+    await prepareTableDirs(lakehouse)
+    engine = await createDuckDbEngine({ threads: config.threads, memoryLimitMb: config.memoryLimitMb, tempDir: scratch })
+    const abs = (rel: string): string => path.join(lakehouse, rel)
+    const versions = new Map<TableName, TableVersion>()
+    const nextVersion = (table: TableName): number => (current.get(table)?.version ?? 0) + 1
+    const written: string[] = []
+
+    // 1. landing and quarantine: one new part each per dataset with new records
+    const read = emptyRead
+    const registry: NewLandingFile[] = [...touched]
+    for (const dataset of DATASET_NAMES) {
+      const files = fresh.filter((f) => f.dataset === dataset)
+      progress(`reading ${dataset} landing: ${files.length} new files`)
+      const landingTable = landingTableOf(dataset)
+      const quarantineTable = quarantineTableOf(dataset)
+      const landingPart = newTableFile(landingTable, runId, nextVersion(landingTable))
+      const quarantinePart = newTableFile(quarantineTable, runId, nextVersion(quarantineTable))
+      const { result, wroteLanding, wroteQuarantine } = files.length === 0
+        ? { result: { records: 0, quarantined: 0, perFile: new Map(), fastFiles: 0, lineFiles: 0 }, wroteLanding: false, wroteQuarantine: false }
+        : await ingestDataset(engine, DATASETS[dataset], config.landingDir, files, runId, {
+            landingPart: abs(landingPart), quarantinePart: abs(quarantinePart), stagingPart: path.join(scratch, `${dataset}-staging.parquet`)
+          })
+      read[dataset] = { records: result.records, quarantined: result.quarantined, fastFiles: result.fastFiles, lineFiles: result.lineFiles }
+      for (const f of files) {
+        const outcome = result.perFile.get(f.relPath) ?? { records: 0, quarantined: 0 }
+        registry.push({ path: f.relPath, sha256: f.sha256, size: f.size, mtimeMs: f.mtimeMs, dataset, ...outcome })
+      }
+      for (const [table, part, wrote, rows] of [
+        [landingTable, landingPart, wroteLanding, result.records],
+        [quarantineTable, quarantinePart, wroteQuarantine, result.quarantined]
+      ] as Array<[TableName, string, boolean, number]>) {
+        const base = config.fullRefresh ? undefined : current.get(table)
+        if (wrote) written.push(part)
+        if (wrote || base === undefined) {
+          versions.set(table, {
+            table,
+            version: nextVersion(table),
+            runId,
+            rows: (base?.rows ?? 0) + (wrote ? rows : 0),
+            files: [...(base?.files ?? []), ...(wrote ? [part] : [])]
+          })
+        }
+      }
+    }
+    const effective = (table: TableName): TableVersion | undefined => versions.get(table) ?? current.get(table)
+    for (const table of TABLE_NAMES) {
+      if (table.endsWith('_landing') || table.endsWith('_quarantine')) {
+        await defineTableView(engine, table, (effective(table)?.files ?? []).map(abs))
+      }
+    }
+    t = lap('ingest', t)
+    await pause(config, 'ingest')
+
+    // 2. the five jobs, each one SELECT from sql/, written as the next version of its table
+    await engine.exec(`CREATE OR REPLACE VIEW pipeline_options AS SELECT ${sqlString(config.consentPolicy)} AS consent_policy, ${sqlString(config.mlJoin)} AS ml_join`)
+    for (const [i, job] of JOBS.entries()) {
+      progress(`job ${i + 1}/${JOBS.length} ${job.name}`)
+      const version = nextVersion(job.output)
+      const file = newTableFile(job.output, runId, version)
+      const [{ Count: rows }] = await engine.rows<{ Count: number }>(`COPY (${loadSql(job.name)}) TO ${sqlString(abs(file))} (FORMAT parquet)`)
+      written.push(file)
+      versions.set(job.output, { table: job.output, version, runId, rows: Number(rows), files: [file] })
+      await defineTableView(engine, job.output, [abs(file)])
+      t = lap(`job:${job.name}`, t)
+    }
+
+    // 3. accounting: every valid landing record is trusted or filtered out for a named reason
+    progress('accounting')
+    const rowsOf = (table: TableName): number => effective(table)?.rows ?? 0
+    const accounting = await account(engine, rowsOf)
+    const [{ pairs }] = await engine.rows<{ pairs: number }>(loadSql(CROSS_CUSTOMER_QUERY))
+    t = lap('accounting', t)
+    await pause(config, 'jobs')
+
+    // 4. durable, then committed (the moment the new versions become current), then published
+    progress('committing')
+    for (const file of written) await fsyncFile(abs(file))
+    for (const dir of new Set(written.map((f) => path.dirname(abs(f))))) await fsyncDir(dir)
+    engine.close()
+    engine = undefined
+    const counts = countsFromRows(new Map(TABLE_NAMES.map((table) => [table, rowsOf(table)])))
+    const report: RunReport = {
+      runId, status: 'ok', lakehouse, options: runOptions, newFiles, read, counts, accounting,
+      warnings: { crossCustomerPairs: Number(pairs) },
+      durationMs: 0, timingsMs: timings
+    }
+    await state.commitRun(runId, { status: 'ok', fullRefresh: config.fullRefresh, files: registry, versions: [...versions.values()], report: report as unknown as Record<string, unknown> })
+    await pause(config, 'commit')
+    await reconcile(lakehouse, await state.currentVersions(), await state.retainedFiles(config.keepVersions))
+    await fs.rm(scratch, { recursive: true, force: true })
+    lap('commit', t)
+    report.durationMs = Math.round(performance.now() - started)
+    return report
+  } catch (err) {
+    engine?.close()
+    engine = undefined
+    if (runId > 0) await state.abortRun(runId, runOptions, (err as Error).message)
+    throw err
+  } finally {
+    engine?.close()
+    await state.close()
+  }
+}
+
+async function account (engine: SqlEngine, rowsOf: (t: TableName) => number): Promise<Record<DatasetName, DatasetAccounting>> {
+  const result = {} as Record<DatasetName, DatasetAccounting>
+  for (const dataset of DATASET_NAMES) {
+    const rows = await engine.rows<{ reason: string, records: number }>(loadSql(ACCOUNTING_QUERIES[dataset]))
+    const byReason = Object.fromEntries(rows.map((r) => [r.reason, Number(r.records)]))
+    const landing = rowsOf(landingTableOf(dataset))
+    const trusted = rowsOf(`${dataset}_trusted` as TableName)
+    const filtered: Record<string, number> = {}
+    if (dataset === 'customer') {
+      for (const [reason, n] of Object.entries(byReason)) if (reason !== 'trusted') filtered[reason] = n
+    } else {
+      // rows that passed every rule but are not in trusted are the extra copies of exact duplicates
+      const { kept = 0, ...rest } = byReason
+      Object.assign(filtered, rest, { duplicate: kept - trusted })
+    }
+    const sum = trusted + Object.values(filtered).reduce((a, b) => a + b, 0)
+    if (sum !== landing || Object.values(filtered).some((n) => n < 0)) {
+      throw new PipelineError('PIPE_ERR_ACCOUNTING',
+        `${dataset}: landing ${landing} != trusted ${trusted} + filtered ${JSON.stringify(filtered)}; the tables were not committed`)
+    }
+    result[dataset] = { landing, trusted, filtered, quarantined: rowsOf(quarantineTableOf(dataset)) }
+  }
+  return result
+}
+
+async function pause (config: PipelineConfig, point: PausePoint): Promise<void> {
+  if (config.pauseAfter !== point) return
+  process.stderr.write(`stedi: paused after ${point}\n`)
+  // keeps the process alive until a test kills it
+  await new Promise(() => { setInterval(() => {}, 1 << 30) })
+}

@@ -1,0 +1,15 @@
+// Reads the SQL files in sql/: the single source of the transforms, shared with the Spark jobs.
+import fs from 'node:fs'
+import path from 'node:path'
+import { packageRoot } from '../common/package-root.js'
+
+const cache = new Map<string, string>()
+
+export function loadSql (name: string): string {
+  let sql = cache.get(name)
+  if (sql === undefined) {
+    sql = fs.readFileSync(path.join(packageRoot(), 'sql', `${name}.sql`), 'utf8').trim().replace(/;\s*$/, '')
+    cache.set(name, sql)
+  }
+  return sql
+}

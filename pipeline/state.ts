@@ -1,0 +1,281 @@
+// Pipeline state in SQLite (the sqlite3 package): which landing files were read, the run history,
+// and every table version with its files and row count. A run holds one write transaction from
+// start to commit: SQLite's lock is the "one run per lakehouse" guard (released by the OS if the
+// process dies), and a run killed before its commit leaves no trace in the state.
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { LAKEHOUSE_FORMAT_VERSION, STATE_DB, STATE_DIR, type TableName } from '../contracts/lakehouse.js'
+import { type Database, isBusyError, openDatabase } from '../common/sqlite.js'
+import { writeFileAtomic } from '../common/durable-fs.js'
+import { PipelineError } from './errors.js'
+
+export interface TableVersion {
+  table: TableName
+  version: number
+  runId: number
+  rows: number
+  /** lakehouse-relative paths of the table's immutable files */
+  files: string[]
+}
+
+export interface KnownFile { path: string, sha256: string, size: number, mtimeMs: number }
+
+export interface NewLandingFile extends KnownFile {
+  dataset: string
+  records: number
+  quarantined: number
+}
+
+export interface RunRow {
+  id: number
+  startedAt: string
+  finishedAt: string | null
+  status: 'ok' | 'unchanged' | 'failed'
+  options: Record<string, unknown>
+  report: Record<string, unknown> | null
+  error: string | null
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+  id INTEGER PRIMARY KEY,
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  status TEXT NOT NULL,
+  options TEXT NOT NULL,
+  report TEXT,
+  error TEXT
+);
+CREATE TABLE IF NOT EXISTS landing_files (
+  path TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  dataset TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  mtime_ms REAL NOT NULL,
+  run_id INTEGER NOT NULL,
+  records INTEGER NOT NULL,
+  quarantined INTEGER NOT NULL,
+  PRIMARY KEY (path, sha256)
+);
+CREATE TABLE IF NOT EXISTS table_versions (
+  table_name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  run_id INTEGER NOT NULL,
+  rows INTEGER NOT NULL,
+  files TEXT NOT NULL,
+  PRIMARY KEY (table_name, version)
+);
+`
+
+export interface OpenStateOptions {
+  /** create the lakehouse when it does not exist (writers); readers get PIPE_ERR_LAKEHOUSE_MISSING */
+  create: boolean
+}
+
+export class StateStore {
+  readonly lakehouseDir: string
+  private readonly db: Database
+  private inRun = false
+
+  private constructor (lakehouseDir: string, db: Database) {
+    this.lakehouseDir = lakehouseDir
+    this.db = db
+  }
+
+  static async open (lakehouseDir: string, options: OpenStateOptions): Promise<StateStore> {
+    const root = path.resolve(lakehouseDir)
+    const dbFile = path.join(root, STATE_DB)
+    const hasState = await fs.stat(dbFile).then((s) => s.isFile(), () => false)
+    if (!hasState) {
+      const entries = await fs.readdir(root).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return undefined
+        if (err.code === 'ENOTDIR') return ['(a file)']
+        throw err
+      })
+      if (!options.create || (entries !== undefined && entries.length > 0)) {
+        if (entries === undefined) {
+          throw new PipelineError('PIPE_ERR_LAKEHOUSE_MISSING',
+            `no lakehouse at ${root}: run \`stedi pipeline run --lakehouse ${root}\` first`, { path: root })
+        }
+        throw new PipelineError('PIPE_ERR_NOT_A_LAKEHOUSE',
+          `${root} is not a lakehouse (it is not empty and has no ${STATE_DB}): choose a new or empty folder`, { path: root })
+      }
+      await fs.mkdir(path.join(root, STATE_DIR), { recursive: true })
+    }
+    let db: Database
+    try {
+      db = await openDatabase(dbFile, { create: options.create, busyTimeoutMs: 5000 })
+      await db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;')
+      if (options.create) {
+        await db.exec(SCHEMA)
+        await db.run('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)', ['format_version', String(LAKEHOUSE_FORMAT_VERSION)])
+      }
+    } catch (err) {
+      throw corrupt(dbFile, err)
+    }
+    const store = new StateStore(root, db)
+    await store.checkFormat(dbFile)
+    return store
+  }
+
+  private async checkFormat (dbFile: string): Promise<void> {
+    let row: { value: string } | undefined
+    try {
+      row = await this.db.get<{ value: string }>("SELECT value FROM meta WHERE key = 'format_version'")
+    } catch (err) {
+      await this.db.close()
+      throw corrupt(dbFile, err)
+    }
+    if (row?.value !== String(LAKEHOUSE_FORMAT_VERSION)) {
+      await this.db.close()
+      throw new PipelineError('PIPE_ERR_LAKEHOUSE_VERSION',
+        `lakehouse ${this.lakehouseDir} has format version ${row?.value ?? 'none'}, this stedi reads version ${LAKEHOUSE_FORMAT_VERSION}: ` +
+        'use a new --lakehouse folder (the landing files are the source: a new lakehouse rebuilds from them)', { path: this.lakehouseDir })
+    }
+  }
+
+  /**
+   * Takes the lakehouse's write lock and opens the run. With waitMs = 0 a held lock fails at once
+   * with PIPE_ERR_BUSY naming the holder; otherwise it waits up to waitMs.
+   */
+  async beginRun (options: Record<string, unknown>, waitMs: number): Promise<number> {
+    const deadline = Date.now() + waitMs
+    // SQLite's own busy wait would hide the holder; poll instead, so that waitMs = 0 fails at once
+    await this.db.exec('PRAGMA busy_timeout = 0')
+    for (;;) {
+      try {
+        await this.db.exec('BEGIN IMMEDIATE')
+        break
+      } catch (err) {
+        if (!isBusyError(err)) throw corrupt(this.db.file, err)
+        if (Date.now() >= deadline) throw await this.busyError()
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+    }
+    await this.db.exec('PRAGMA busy_timeout = 5000')
+    this.inRun = true
+    const startedAt = new Date().toISOString()
+    const { lastID } = await this.db.run(
+      "INSERT INTO runs (started_at, status, options) VALUES (?, 'running', ?)", [startedAt, JSON.stringify(options)])
+    await writeFileAtomic(this.ownerFile(), JSON.stringify({ pid: process.pid, runId: lastID, startedAt }))
+    return lastID
+  }
+
+  private ownerFile (): string {
+    return path.join(this.lakehouseDir, STATE_DIR, 'run-owner.json')
+  }
+
+  private async busyError (): Promise<PipelineError> {
+    const owner = await fs.readFile(this.ownerFile(), 'utf8').then((t) => JSON.parse(t) as { pid: number, startedAt: string }, () => undefined)
+    const who = owner === undefined ? 'another process' : `process ${owner.pid} (since ${owner.startedAt})`
+    return new PipelineError('PIPE_ERR_BUSY',
+      `another pipeline run holds ${this.lakehouseDir}: ${who}; wait for it, or pass --wait to queue behind it`,
+      { path: this.lakehouseDir })
+  }
+
+  async knownFiles (): Promise<{ byPath: Map<string, KnownFile>, identities: Set<string> }> {
+    const rows = await this.db.all<{ path: string, sha256: string, size: number, mtime_ms: number, run_id: number }>(
+      'SELECT path, sha256, size, mtime_ms, run_id FROM landing_files ORDER BY run_id')
+    const byPath = new Map<string, KnownFile>()
+    const identities = new Set<string>()
+    for (const r of rows) {
+      byPath.set(r.path, { path: r.path, sha256: r.sha256, size: r.size, mtimeMs: r.mtime_ms })
+      identities.add(fileIdentity(r.path, r.sha256))
+    }
+    return { byPath, identities }
+  }
+
+  async currentVersions (): Promise<Map<TableName, TableVersion>> {
+    const rows = await this.db.all<{ table_name: TableName, version: number, run_id: number, rows: number, files: string }>(
+      `SELECT v.table_name, v.version, v.run_id, v.rows, v.files FROM table_versions v
+       JOIN (SELECT table_name, max(version) AS version FROM table_versions GROUP BY table_name) c
+         ON c.table_name = v.table_name AND c.version = v.version`)
+    return new Map(rows.map((r) => [r.table_name, toVersion(r)]))
+  }
+
+  /** Files of the current version and of the `keep` versions before it, per table: readers may still use them. */
+  async retainedFiles (keep: number): Promise<Set<string>> {
+    const rows = await this.db.all<{ files: string }>(
+      `SELECT files FROM (
+         SELECT files, row_number() OVER (PARTITION BY table_name ORDER BY version DESC) AS age FROM table_versions
+       ) WHERE age <= ?`, [keep + 1])
+    const files = new Set<string>()
+    for (const r of rows) for (const f of JSON.parse(r.files) as string[]) files.add(f)
+    return files
+  }
+
+  async lastOptions (): Promise<Record<string, unknown> | undefined> {
+    const row = await this.db.get<{ options: string }>("SELECT options FROM runs WHERE status IN ('ok', 'unchanged') ORDER BY id DESC LIMIT 1")
+    return row === undefined ? undefined : JSON.parse(row.options) as Record<string, unknown>
+  }
+
+  /** Records what the run produced and commits: the single moment the new versions become current. */
+  async commitRun (runId: number, input: {
+    status: 'ok' | 'unchanged'
+    fullRefresh: boolean
+    files: NewLandingFile[]
+    versions: TableVersion[]
+    report: Record<string, unknown>
+  }): Promise<void> {
+    if (input.fullRefresh) await this.db.run('DELETE FROM landing_files')
+    for (const f of input.files) {
+      await this.db.run(
+        `INSERT INTO landing_files (path, sha256, dataset, size, mtime_ms, run_id, records, quarantined)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (path, sha256) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms`,
+        [f.path, f.sha256, f.dataset, f.size, f.mtimeMs, runId, f.records, f.quarantined])
+    }
+    for (const v of input.versions) {
+      await this.db.run('INSERT INTO table_versions (table_name, version, run_id, rows, files) VALUES (?, ?, ?, ?, ?)',
+        [v.table, v.version, runId, v.rows, JSON.stringify(v.files)])
+    }
+    await this.db.run('UPDATE runs SET finished_at = ?, status = ?, report = ? WHERE id = ?',
+      [new Date().toISOString(), input.status, JSON.stringify(input.report), runId])
+    await this.db.exec('COMMIT')
+    this.inRun = false
+  }
+
+  /** Rolls the run back (nothing it did becomes current) and records that it failed. */
+  async abortRun (runId: number, options: Record<string, unknown>, error: string): Promise<void> {
+    if (!this.inRun) return
+    await this.db.exec('ROLLBACK')
+    this.inRun = false
+    await this.db.run("INSERT INTO runs (id, started_at, finished_at, status, options, error) VALUES (?, ?, ?, 'failed', ?, ?)",
+      [runId, new Date().toISOString(), new Date().toISOString(), JSON.stringify(options), error]).catch(() => undefined)
+  }
+
+  async runs (limit: number): Promise<RunRow[]> {
+    const rows = await this.db.all<{ id: number, started_at: string, finished_at: string | null, status: RunRow['status'], options: string, report: string | null, error: string | null }>(
+      'SELECT * FROM runs ORDER BY id DESC LIMIT ?', [limit])
+    return rows.map((r) => ({
+      id: r.id,
+      startedAt: r.started_at,
+      finishedAt: r.finished_at,
+      status: r.status,
+      options: JSON.parse(r.options) as Record<string, unknown>,
+      report: r.report === null ? null : JSON.parse(r.report) as Record<string, unknown>,
+      error: r.error
+    }))
+  }
+
+  async close (): Promise<void> {
+    if (this.inRun) {
+      await this.db.exec('ROLLBACK').catch(() => undefined)
+      this.inRun = false
+    }
+    await this.db.close()
+  }
+}
+
+export const fileIdentity = (relPath: string, sha256: string): string => `${relPath}\u0000${sha256}`
+
+function toVersion (r: { table_name: TableName, version: number, run_id: number, rows: number, files: string }): TableVersion {
+  return { table: r.table_name, version: r.version, runId: r.run_id, rows: r.rows, files: JSON.parse(r.files) as string[] }
+}
+
+function corrupt (file: string, err: unknown): PipelineError {
+  return new PipelineError('PIPE_ERR_STATE_CORRUPT',
+    `cannot read pipeline state ${file} (${(err as Error).message}): restore it, or point --lakehouse at a new folder to rebuild from landing`,
+    { path: file, cause: err })
+}

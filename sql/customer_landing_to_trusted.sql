@@ -1,0 +1,17 @@
+-- customer_trusted: one row per customer (email), taken from that customer's latest record
+-- (largest lastUpdateDate; on a tie the one that arrived later), kept only while that record
+-- carries research consent. Older records and exact duplicates fall away with the ranking, so a
+-- customer who withdraws consent leaves trusted (and everything downstream) at the next run.
+-- Inputs: customer_landing (with lineage _run, _file, _line). Shared by DuckDB and Spark SQL.
+SELECT customerName, email, phone, birthDay, serialNumber, registrationDate, lastUpdateDate,
+       shareWithResearchAsOfDate, shareWithPublicAsOfDate, shareWithFriendsAsOfDate
+FROM (
+  SELECT l.*,
+         row_number() OVER (
+           PARTITION BY l.email
+           ORDER BY l.lastUpdateDate DESC NULLS LAST, l._run DESC, l._file DESC, l._line DESC
+         ) AS recency
+  FROM customer_landing l
+) ranked
+WHERE recency = 1
+  AND shareWithResearchAsOfDate IS NOT NULL
