@@ -46,7 +46,6 @@ export async function runPipeline (config: PipelineConfig, hooks: RunHooks = {})
     // repairs whatever a killed run left: unpublished versions, orphan files, scratch
     await reconcile(lakehouse, current, await state.retainedFiles(config.keepVersions))
     await fs.rm(scratch, { recursive: true, force: true })
-    await fs.mkdir(scratch, { recursive: true })
 
     const known = config.fullRefresh ? { byPath: new Map(), identities: new Set<string>() } : await state.knownFiles()
     const changed = landingFiles.filter((f) => {
@@ -84,6 +83,7 @@ export async function runPipeline (config: PipelineConfig, hooks: RunHooks = {})
     }
 
     await prepareTableDirs(lakehouse)
+    await fs.mkdir(scratch, { recursive: true })
     engine = await createDuckDbEngine({ threads: config.threads, memoryLimitMb: config.memoryLimitMb, tempDir: scratch })
     const abs = (rel: string): string => path.join(lakehouse, rel)
     const versions = new Map<TableName, TableVersion>()

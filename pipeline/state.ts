@@ -106,8 +106,11 @@ export class StateStore {
     let db: Database
     try {
       db = await openDatabase(dbFile, { create: options.create, busyTimeoutMs: 5000 })
-      await db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;')
-      if (options.create) {
+      await db.exec('PRAGMA synchronous = FULL')
+      // only a new state needs the schema (a write, which would wait for a run holding the lock)
+      const hasMeta = await db.get("SELECT 1 AS yes FROM sqlite_master WHERE type = 'table' AND name = 'meta'")
+      if (hasMeta === undefined && options.create) {
+        await db.exec('PRAGMA journal_mode = WAL')
         await db.exec(SCHEMA)
         await db.run('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)', ['format_version', String(LAKEHOUSE_FORMAT_VERSION)])
       }

@@ -36,6 +36,7 @@ export async function prescanFile (file: LandingFile, scratchDir: string): Promi
   let readPath = file.absPath
   if (!utf8) {
     readPath = path.join(scratchDir, `${sha256}.marked.json`)
+    await fs.mkdir(scratchDir, { recursive: true })
     await fs.writeFile(readPath, markInvalidLines(content))
   }
   return { ...file, sha256, nonBlankLines: countNonBlankLines(content), fastReadable: utf8 && !bom, readPath }
