@@ -6,8 +6,10 @@ import { pipelineCommands } from './commands/pipeline.js'
 import { counts, query } from './commands/read.js'
 import { demo } from './commands/demo.js'
 import { simulateGenerate } from './commands/simulate.js'
+import { devicesToken, gateway } from './commands/gateway.js'
+import { GatewayError } from '../gateway/errors.js'
 
-const COMMANDS: Command[] = [...pipelineCommands, counts, query, simulateGenerate, demo]
+const COMMANDS: Command[] = [...pipelineCommands, counts, query, gateway, devicesToken, simulateGenerate, demo]
 
 export const EXIT = Object.freeze({ ok: 0, failed: 1, usage: 2, busy: 3 })
 
@@ -46,6 +48,10 @@ export async function main (argv: string[]): Promise<number> {
     if (err instanceof UsageError) {
       console.error(`stedi ${command.name}: ${err.message} (stedi ${command.name} --help)`)
       return EXIT.usage
+    }
+    if (err instanceof GatewayError) {
+      console.error(`stedi ${command.name}: ${err.message} [${err.code}]`)
+      return EXIT.failed
     }
     if (isPipelineError(err)) {
       console.error(`stedi ${command.name}: ${err.message} [${err.code}]`)

@@ -1,0 +1,124 @@
+import { createLogger } from '../../common/logger.js'
+import { parseDurationMs } from '../../common/duration.js'
+import { buildGateway } from '../../gateway/app.js'
+import { type GatewayConfigInput, GATEWAY_DEFAULTS, createGatewayConfig } from '../../gateway/config.js'
+import { CREDENTIAL_KINDS, issueCredential } from '../../gateway/credentials.js'
+import { GatewayError } from '../../gateway/errors.js'
+import { type Command, UsageError, oneOf, parse, wholeNumber } from '../args.js'
+
+/** The gateway's secrets from the environment: the current one first, the previous one during a rotation. */
+export function secretsFromEnv (env: NodeJS.ProcessEnv = process.env): string[] {
+  return [env.STEDI_GATEWAY_SECRET, env.STEDI_GATEWAY_SECRET_PREVIOUS].filter((s): s is string => s !== undefined && s !== '')
+}
+
+export const gateway: Command = {
+  name: 'gateway',
+  summary: 'run the device gateway: MQTT broker and HTTP API writing landing files',
+  usage: `stedi gateway --landing DIR --state DIR [options]
+
+Accepts readings over MQTT (TCP, and WebSocket at /mqtt on the HTTP port) and HTTP, validates,
+deduplicates and acknowledges them once durable in the outbox (DIR/gateway.sqlite), and writes
+landing files in the pipeline's layout. Prints one line when ready; logs NDJSON on stderr.
+SIGTERM or SIGINT: stop accepting, land everything acknowledged, exit 0.
+
+Device credentials derive from STEDI_GATEWAY_SECRET (STEDI_GATEWAY_SECRET_PREVIOUS is also
+accepted during a rotation); \`stedi devices token\` prints one.
+
+  --landing DIR             landing root (default var/landing)
+  --state DIR               outbox and ledger (default var/gateway)
+  --host HOST               address to listen on (default ${GATEWAY_DEFAULTS.host})
+  --mqtt-port N             MQTT over TCP (default ${GATEWAY_DEFAULTS.mqttPort}; 0 = any free port)
+  --http-port N             HTTP API and MQTT over WebSocket (default ${GATEWAY_DEFAULTS.httpPort}; 0 = any)
+  --sink file|firehose      where batches go (default file)
+  --firehose-region R       AWS region of the delivery streams
+  --firehose-endpoint URL   Firehose endpoint override (a VPC endpoint, or a local test double)
+  --firehose-stream-prefix P  delivery streams P + customer|accelerometer|step_trainer (default stedi-)
+  --max-batch-records N     records per landing file (default ${GATEWAY_DEFAULTS.batch.maxRecords})
+  --max-batch-bytes N       bytes per landing file (default ${GATEWAY_DEFAULTS.batch.maxBytes})
+  --max-batch-age DURATION  how long a reading may wait for its file (default ${GATEWAY_DEFAULTS.batch.maxAgeMs}ms)
+  --rate-limit N            readings per second per device (default ${GATEWAY_DEFAULTS.rateLimit.readingsPerSecond}; burst 10x)
+  --allow-anonymous         DEVELOPMENT ONLY: any client may connect and publish as any device`,
+  run: async (argv) => {
+    const { values } = parse(argv, {
+      landing: { type: 'string' }, state: { type: 'string' }, host: { type: 'string' },
+      'mqtt-port': { type: 'string' }, 'http-port': { type: 'string' }, sink: { type: 'string' },
+      'firehose-region': { type: 'string' }, 'firehose-endpoint': { type: 'string' }, 'firehose-stream-prefix': { type: 'string' },
+      'max-batch-records': { type: 'string' }, 'max-batch-bytes': { type: 'string' }, 'max-batch-age': { type: 'string' },
+      'rate-limit': { type: 'string' }, 'allow-anonymous': { type: 'boolean' }
+    })
+    if (values.help === true) { console.log(gateway.usage); return 0 }
+    const sink = oneOf('--sink', values.sink, ['file', 'firehose'] as const) ?? 'file'
+    const maxAgeMs = values['max-batch-age'] === undefined ? undefined : parseDurationMs(values['max-batch-age'])
+    if (values['max-batch-age'] !== undefined && maxAgeMs === undefined) throw new UsageError(`--max-batch-age takes a duration such as 2s (got ${values['max-batch-age']})`)
+    const rate = wholeNumber('--rate-limit', values['rate-limit'])
+    const prefix = values['firehose-stream-prefix'] ?? 'stedi-'
+    const input: GatewayConfigInput = {
+      landingDir: values.landing ?? 'var/landing',
+      stateDir: values.state ?? 'var/gateway',
+      host: values.host,
+      mqttPort: wholeNumber('--mqtt-port', values['mqtt-port']),
+      httpPort: wholeNumber('--http-port', values['http-port']),
+      sink,
+      firehose: sink === 'firehose'
+        ? {
+            region: values['firehose-region'] ?? 'us-east-1',
+            endpoint: values['firehose-endpoint'],
+            streams: { customer: `${prefix}customer`, accelerometer: `${prefix}accelerometer`, step_trainer: `${prefix}step_trainer` },
+            maxAttempts: 5
+          }
+        : undefined,
+      secrets: secretsFromEnv(),
+      allowAnonymous: values['allow-anonymous'] === true,
+      batch: {
+        maxRecords: wholeNumber('--max-batch-records', values['max-batch-records']),
+        maxBytes: wholeNumber('--max-batch-bytes', values['max-batch-bytes']),
+        maxAgeMs
+      },
+      rateLimit: rate === undefined ? undefined : { readingsPerSecond: rate, burst: rate * 10 }
+    }
+    for (const k of ['maxRecords', 'maxBytes', 'maxAgeMs'] as const) if (input.batch![k] === undefined) delete input.batch![k]
+    const config = createGatewayConfig(input)
+    const logger = createLogger({ destination: process.stderr })
+    if (config.allowAnonymous) {
+      process.stderr.write('\n*** stedi gateway: --allow-anonymous: ANY client may connect and publish as ANY device. Development only. ***\n\n')
+      logger.warn('anonymous access is enabled (development only)')
+    }
+    const gw = await buildGateway(config, { logger })
+    const { mqttPort, httpPort } = await gw.start()
+    console.log(`stedi gateway ready: mqtt://${config.host}:${mqttPort} ws://${config.host}:${httpPort}/mqtt http://${config.host}:${httpPort} ` +
+      `landing=${config.landingDir} state=${config.stateDir} sink=${config.sink}`)
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string): void => {
+        logger.info({ signal }, 'stopping: no new readings; landing what was acknowledged')
+        process.once(signal as NodeJS.Signals, () => { logger.error('second signal: exiting now; the outbox keeps what did not land'); process.exit(1) })
+        gw.close().then(resolve, (err: unknown) => { logger.error({ err: (err as Error).message }, 'shutdown failed'); process.exitCode = 1; resolve() })
+      }
+      process.once('SIGTERM', () => stop('SIGTERM'))
+      process.once('SIGINT', () => stop('SIGINT'))
+    })
+    logger.info('stopped')
+    return process.exitCode === 1 ? 1 : 0
+  }
+}
+
+export const devicesToken: Command = {
+  name: 'devices token',
+  summary: 'print the credential of a device (or a service) for the gateway secret',
+  usage: `stedi devices token ID --kind step-trainer|accelerometer|service
+
+Prints the credential for ID (a trainer's serialNumber, a phone user's email, or a service name
+such as website) under STEDI_GATEWAY_SECRET. A device connects over MQTT with ID as username and
+the credential as password, or sends it over HTTP as Authorization: Bearer <credential>. Services
+post customer records with theirs.`,
+  run: async (argv) => {
+    const { values, positionals } = parse(argv, { kind: { type: 'string' } }, true)
+    if (values.help === true) { console.log(devicesToken.usage); return 0 }
+    if (positionals.length !== 1) throw new UsageError('give the device identity as one argument')
+    const kind = oneOf('--kind', values.kind, CREDENTIAL_KINDS)
+    if (kind === undefined) throw new UsageError(`--kind is required: ${CREDENTIAL_KINDS.join(', ')}`)
+    const [secret] = secretsFromEnv()
+    if (secret === undefined) throw new GatewayError('GW_ERR_NO_SECRET', 'set STEDI_GATEWAY_SECRET to the gateway\'s secret')
+    console.log(issueCredential(secret, kind, positionals[0]))
+    return 0
+  }
+}

@@ -1,0 +1,155 @@
+// The HTTP API (fastify): health, readiness, metrics, the OpenAPI description, customer records,
+// readings from devices that cannot hold an MQTT connection, and the record ledger.
+// It never listens: gateway/app.ts owns the server.
+import swagger from '@fastify/swagger'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import { DEVICE_KINDS, type DeviceKind } from '../../contracts/topics.js'
+import type { Logger } from '../../common/logger.js'
+import { type DeviceIdentity, verifyCredential } from '../credentials.js'
+import type { Ingest } from '../ingest/service.js'
+import { deviceKey } from '../ingest/service.js'
+import type { Outbox } from '../ingest/outbox.js'
+import type { GatewayMetrics } from '../metrics.js'
+import { customersBody, readingBody, readingsResponse } from './schemas.js'
+
+export interface ReadinessCheck { name: string, check: () => Promise<string | undefined> }
+
+export interface HttpDeps {
+  ingest: Ingest
+  outbox: Outbox
+  metrics: GatewayMetrics
+  logger: Logger
+  secrets: readonly string[]
+  allowAnonymous: boolean
+  maxPayloadBytes: number
+  readiness: ReadinessCheck[]
+}
+
+const noValidation = (): (() => boolean) => () => true
+
+export async function buildHttp (deps: HttpDeps): Promise<FastifyInstance> {
+  // per-request logs would be one line per reading: only warnings and errors
+  const app = Fastify({ loggerInstance: deps.logger.child({ component: 'http' }, { level: 'warn' }) as unknown as FastifyBaseLogger, bodyLimit: deps.maxPayloadBytes })
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'STEDI gateway', version: '1', description: 'Device and customer ingress to the STEDI landing zone' },
+      components: { securitySchemes: { device: { type: 'http', scheme: 'bearer', description: 'a device credential (stedi devices token)' } } }
+    }
+  })
+  // bodies reach the ingest validators as text: a malformed body is a refusal to record, not a parser error
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => { done(null, body) })
+
+  app.get('/healthz', { schema: { description: 'the process is alive' } }, async () => ({ status: 'ok' }))
+
+  app.get('/readyz', { schema: { description: '200 when the broker listens, landing is writable and the outbox drains; else 503 naming the failing check' } },
+    async (_req, reply) => {
+      const checks: Record<string, string> = {}
+      let failing: string | undefined
+      for (const c of deps.readiness) {
+        const problem = await c.check().catch((err: unknown) => (err as Error).message)
+        checks[c.name] = problem ?? 'ok'
+        failing ??= problem === undefined ? undefined : c.name
+      }
+      return await reply.code(failing === undefined ? 200 : 503).send({ status: failing === undefined ? 'ready' : 'not_ready', failing: failing ?? null, checks })
+    })
+
+  app.get('/metrics', { schema: { description: 'Prometheus text format' } }, async (_req, reply) =>
+    await reply.type('text/plain; version=0.0.4').send(deps.metrics.render()))
+
+  app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger())
+
+  app.post('/v1/customers', {
+    schema: { description: 'one customer record or an array (the seed\'s fields); 202 once durable', body: customersBody, security: [{ device: [] }] },
+    validatorCompiler: noValidation
+  }, async (req, reply) => {
+    const caller = authorize(req, deps)
+    if (!deps.allowAnonymous && caller?.kind !== 'service') {
+      return await reply.code(401).send({ error: 'a service credential is required (stedi devices token NAME --kind service)' })
+    }
+    const parsed = parseJson(req.body)
+    if (!parsed.ok) {
+      deps.metrics.rejected.inc({ dataset: 'customer', reason: 'invalid_json' })
+      return await reply.code(400).send({ error: 'invalid_json', problems: [{ index: null, field: null, reason: 'invalid_json', detail: parsed.error }] })
+    }
+    const records = Array.isArray(parsed.value) ? parsed.value : [parsed.value]
+    if (records.length === 0 || records.length > 1000) {
+      return await reply.code(400).send({ error: 'invalid_records', problems: [{ index: null, field: null, reason: 'not_a_reading', detail: 'send 1 to 1000 records' }] })
+    }
+    if (deps.ingest.overloaded()) return await tooBusy(reply, 1000)
+    const result = await deps.ingest.customers(records)
+    if ('problems' in result) return await reply.code(400).send({ error: 'invalid_records', problems: result.problems })
+    return await reply.code(202).send(result)
+  })
+
+  for (const kind of DEVICE_KINDS) {
+    app.post(`/v1/readings/${kind}`, {
+      schema: {
+        description: `${kind} readings: one reading or {seq, readings}; the device comes from the bearer credential`,
+        body: kind === 'step-trainer' ? readingBody.step : readingBody.accel,
+        security: [{ device: [] }],
+        response: readingsResponse
+      },
+      validatorCompiler: noValidation
+    }, async (req, reply) => {
+      const device = authorize(req, deps)
+      if (device === undefined) return await reply.code(401).send({ error: 'a device credential is required (Authorization: Bearer ...)' })
+      if (device.kind !== kind) return await reply.code(403).send({ error: `this credential belongs to a ${device.kind}, not a ${kind}` })
+      const body = typeof req.body === 'string' ? req.body : ''
+      const estimate = Math.max(1, (body.match(/\{/g)?.length ?? 1) - 1)
+      const admission = deps.ingest.admit(kind, device.identity, estimate)
+      if (!admission.ok) {
+        if (admission.reason === 'overloaded') return await tooBusy(reply, admission.retryAfterMs)
+        void reply.header('retry-after', Math.ceil(admission.retryAfterMs / 1000))
+        return await reply.code(429).send({ error: 'rate_limited', retryAfterMs: admission.retryAfterMs })
+      }
+      const outcome = await deps.ingest.device(kind, device.identity, body, 'http')
+      const rejected = outcome.rejected.map((r) => ({ index: r.index, reason: r.reason, detail: r.detail }))
+      if (outcome.accepted + outcome.duplicates === 0 && rejected.length > 0) return await reply.code(400).send({ error: 'invalid_readings', rejected })
+      return await reply.code(202).send({ seq: outcome.seq, accepted: outcome.accepted, duplicates: outcome.duplicates, rejected })
+    })
+  }
+
+  app.get('/v1/records', {
+    schema: {
+      description: 'what became of a reading: landed (in which file), accepted and waiting, deduplicated, or rejected and why',
+      querystring: {
+        type: 'object',
+        required: ['kind', 'device'],
+        properties: { kind: { type: 'string', enum: [...DEVICE_KINDS] }, device: { type: 'string' }, seq: { type: 'integer' }, timestamp: { type: 'integer' } }
+      },
+      security: [{ device: [] }]
+    }
+  }, async (req: FastifyRequest<{ Querystring: { kind: DeviceKind, device: string, seq?: number, timestamp?: number } }>, reply) => {
+    const { kind, device, seq, timestamp } = req.query
+    const caller = authorize(req, deps)
+    if (!deps.allowAnonymous && (caller === undefined || caller.kind !== kind || caller.identity !== device)) {
+      return await reply.code(401).send({ error: 'the credential of that device is required' })
+    }
+    if ((seq === undefined) === (timestamp === undefined)) return await reply.code(400).send({ error: 'give exactly one of seq or timestamp' })
+    return await deps.outbox.lookup(deviceKey(kind, device), seq !== undefined ? { seq } : { timestamp: timestamp! })
+  })
+
+  app.setErrorHandler(async (err: Error & { statusCode?: number, code?: string }, req, reply) => {
+    const status = err.statusCode ?? 500
+    if (status >= 500) req.log.error({ err: err.message }, 'request failed')
+    return await reply.code(status).send({ error: err.code ?? 'internal_error', message: status >= 500 ? 'internal error' : err.message })
+  })
+  return app
+}
+
+function parseJson (body: unknown): { ok: true, value: unknown } | { ok: false, error: string } {
+  if (typeof body !== 'string') return { ok: false, error: 'send Content-Type: application/json' }
+  try { return { ok: true, value: JSON.parse(body) } } catch (err) { return { ok: false, error: (err as Error).message } }
+}
+
+function authorize (req: FastifyRequest, deps: HttpDeps): DeviceIdentity | undefined {
+  const header = req.headers.authorization
+  if (header?.startsWith('Bearer ') !== true) return undefined
+  return verifyCredential(deps.secrets, header.slice('Bearer '.length).trim())
+}
+
+async function tooBusy (reply: FastifyReply, retryAfterMs: number): Promise<FastifyReply> {
+  void reply.header('retry-after', Math.ceil(retryAfterMs / 1000))
+  return await reply.code(503).send({ error: 'overloaded', retryAfterMs })
+}

@@ -1,0 +1,94 @@
+// Decides when a dataset's waiting readings become a landing file: at max records, max bytes, or
+// when the oldest has waited max age (so a quiet device's reading lands within seconds). One flush
+// at a time per dataset; a failed flush stays claimed and is retried before anything newer.
+import { DATASET_NAMES, type DatasetName } from '../../contracts/datasets.js'
+import type { Logger } from '../../common/logger.js'
+import type { BatchPolicy } from '../config.js'
+import type { GatewayMetrics } from '../metrics.js'
+import type { Flush, Outbox } from './outbox.js'
+import type { Sink } from './sinks/sink.js'
+
+export interface Batcher {
+  start: () => Promise<void>
+  /** check the size thresholds now (called after each accepted group) */
+  poke: () => void
+  /** publish everything waiting, regardless of thresholds (shutdown) */
+  drain: () => Promise<void>
+  stop: () => Promise<void>
+  /** the last flush error, for readiness */
+  lastError: () => string | undefined
+}
+
+export function createBatcher (deps: { outbox: Outbox, sink: Sink, policy: BatchPolicy, metrics: GatewayMetrics, logger: Logger }): Batcher {
+  const { outbox, sink, policy, metrics, logger } = deps
+  const busy = new Map<DatasetName, Promise<void>>()
+  let timer: NodeJS.Timeout | undefined
+  let error: string | undefined
+  let retryAfterMs = 0
+  let failures = 0
+
+  const publish = async (flush: Flush): Promise<void> => {
+    const started = performance.now()
+    const lines = await outbox.flushLines(flush.id)
+    await sink.publish(flush, lines)
+    await outbox.completeFlush(flush.id)
+    metrics.batchesFlushed.inc({ dataset: flush.dataset })
+    metrics.recordsFlushed.inc({ dataset: flush.dataset }, flush.records)
+    metrics.bytesFlushed.inc({ dataset: flush.dataset }, flush.bytes)
+    metrics.flushLatency.observe((performance.now() - started) / 1000)
+  }
+
+  const due = (dataset: DatasetName, force: boolean): boolean => {
+    const p = outbox.pendingStats(dataset)
+    if (p.records === 0) return false
+    return force || p.records >= policy.maxRecords || p.bytes >= policy.maxBytes ||
+      (p.oldestMs !== null && Date.now() - p.oldestMs >= policy.maxAgeMs)
+  }
+
+  const flushDataset = async (dataset: DatasetName, force: boolean): Promise<void> => {
+    if (Date.now() < retryAfterMs && !force) return
+    try {
+      for (const unfinished of (await outbox.unfinishedFlushes()).filter((f) => f.dataset === dataset)) await publish(unfinished)
+      while (due(dataset, force)) {
+        const flush = await outbox.claimFlush(dataset, policy.maxRecords, policy.maxBytes)
+        if (flush === undefined) break
+        await publish(flush)
+      }
+      error = undefined
+      failures = 0
+    } catch (err) {
+      failures++
+      error = (err as Error).message
+      retryAfterMs = Date.now() + Math.min(100 * 2 ** failures, 10_000)
+      metrics.sinkErrors.inc({ dataset })
+      logger.error({ dataset, err: error, failures }, 'flush failed; the batch stays in the outbox and is retried')
+      if (force) throw err
+    }
+  }
+
+  const run = (dataset: DatasetName, force: boolean): Promise<void> => {
+    const current = busy.get(dataset)
+    if (current !== undefined) return force ? current.then(async () => await run(dataset, force)) : current
+    const work = flushDataset(dataset, force).finally(() => busy.delete(dataset))
+    busy.set(dataset, work)
+    return work
+  }
+
+  const tick = (): void => { for (const d of DATASET_NAMES) if (due(d, false)) void run(d, false) }
+
+  return {
+    start: async () => {
+      // a crash between a claim and its file: finish those first, with the same file names
+      for (const flush of await outbox.unfinishedFlushes()) await publish(flush)
+      timer = setInterval(tick, Math.max(10, Math.min(250, policy.maxAgeMs / 4)))
+      timer.unref()
+    },
+    poke: tick,
+    drain: async () => { for (const d of DATASET_NAMES) await run(d, true) },
+    stop: async () => {
+      if (timer !== undefined) clearInterval(timer)
+      await Promise.all([...busy.values()].map(async (p) => await p.catch(() => undefined)))
+    },
+    lastError: () => error
+  }
+}

@@ -1,0 +1,158 @@
+// Validates what a device or the website sends and turns each good record into its landing line
+// (NDJSON with exactly the seed's fields, in the seed's order). A bad message or reading is an
+// expected outcome, returned with its reason, never thrown.
+import { createHash } from 'node:crypto'
+import { DATASETS, type FieldSpec } from '../../contracts/datasets.js'
+import {
+  AXIS_LIMIT, DISTANCE_RANGE, MAX_FUTURE_SKEW_MS, MIN_READING_TIME_MS, type RejectReason
+} from '../../contracts/readings.js'
+import { DATASET_OF_KIND, type DeviceKind, IDENTITY_FIELD } from '../../contracts/topics.js'
+
+export interface LandingRecord {
+  /** the NDJSON line, without its newline */
+  line: string
+  /** the record's time (epoch ms), for ledger look-ups */
+  ts: number | null
+  /** content key: the same record delivered twice has the same key */
+  key: string
+}
+
+export interface Rejection {
+  /** position in a batch; null when the whole message was refused */
+  index: number | null
+  reason: RejectReason
+  detail: string
+  ts: number | null
+}
+
+export interface ValidatedMessage {
+  seq: number | null
+  records: LandingRecord[]
+  rejections: Rejection[]
+  /** readings the message carried (valid or not) */
+  readings: number
+}
+
+export interface Limits {
+  maxPayloadBytes: number
+  maxBatchReadings: number
+}
+
+const contentKey = (line: string): string => createHash('sha1').update(line).digest('base64url')
+
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v)
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v)
+
+function checkTime (v: unknown, field: string, nowMs: number): [RejectReason, string] | undefined {
+  if (v === undefined || v === null) return ['missing_field', field]
+  if (!isInt(v)) return ['wrong_type', `${field} must be an integer (epoch ms)`]
+  if (v < MIN_READING_TIME_MS || v > nowMs + MAX_FUTURE_SKEW_MS) return ['out_of_range', `${field} ${v} is not a plausible epoch-ms time`]
+  return undefined
+}
+
+function validateReading (kind: DeviceKind, identity: string, r: unknown, nowMs: number): LandingRecord | [RejectReason, string, number | null] {
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) return ['not_a_reading', 'a reading must be a JSON object', null]
+  const o = r as Record<string, unknown>
+  const idField = IDENTITY_FIELD[kind]
+  if (o[idField] !== undefined && o[idField] !== identity) return ['identity_mismatch', `${idField} ${String(o[idField])} is not the sending device`, null]
+  if (kind === 'step-trainer') {
+    const bad = checkTime(o.sensorReadingTime, 'sensorReadingTime', nowMs)
+    const ts = isInt(o.sensorReadingTime) ? o.sensorReadingTime : null
+    if (bad !== undefined) return [...bad, ts]
+    if (o.distanceFromObject === undefined || o.distanceFromObject === null) return ['missing_field', 'distanceFromObject', ts]
+    if (!isNum(o.distanceFromObject)) return ['wrong_type', 'distanceFromObject must be a number', ts]
+    if (o.distanceFromObject < DISTANCE_RANGE.min || o.distanceFromObject > DISTANCE_RANGE.max) {
+      return ['out_of_range', `distanceFromObject ${o.distanceFromObject} is outside ${DISTANCE_RANGE.min}..${DISTANCE_RANGE.max}`, ts]
+    }
+    const line = JSON.stringify({ sensorReadingTime: o.sensorReadingTime, serialNumber: identity, distanceFromObject: o.distanceFromObject })
+    return { line, ts, key: contentKey(line) }
+  }
+  const bad = checkTime(o.timestamp, 'timestamp', nowMs)
+  const ts = isInt(o.timestamp) ? o.timestamp : null
+  if (bad !== undefined) return [...bad, ts]
+  for (const axis of ['x', 'y', 'z'] as const) {
+    const v = o[axis]
+    if (v === undefined || v === null) return ['missing_field', axis, ts]
+    if (!isNum(v)) return ['wrong_type', `${axis} must be a number`, ts]
+    if (Math.abs(v) > AXIS_LIMIT) return ['out_of_range', `${axis} ${v} is beyond ±${AXIS_LIMIT}`, ts]
+  }
+  const line = JSON.stringify({ user: identity, timestamp: o.timestamp, x: o.x, y: o.y, z: o.z })
+  return { line, ts, key: contentKey(line) }
+}
+
+/** A device message: one reading, or {"seq": n, "readings": [...]}. */
+export function validateDeviceMessage (kind: DeviceKind, identity: string, payload: Buffer | string | unknown, limits: Limits, nowMs = Date.now()): ValidatedMessage {
+  const refuse = (reason: RejectReason, detail: string): ValidatedMessage =>
+    ({ seq: null, records: [], rejections: [{ index: null, reason, detail, ts: null }], readings: 1 })
+  let body: unknown = payload
+  if (typeof payload === 'string' || Buffer.isBuffer(payload)) {
+    const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length
+    if (size > limits.maxPayloadBytes) return refuse('oversized', `${size} bytes > ${limits.maxPayloadBytes}`)
+    try {
+      body = JSON.parse(payload.toString())
+    } catch {
+      return refuse('invalid_json', 'the payload is not JSON')
+    }
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return refuse('not_a_reading', 'expected a reading object or {seq, readings}')
+  const o = body as Record<string, unknown>
+  let seq: number | null = null
+  let items: unknown[]
+  if ('readings' in o) {
+    if (!Array.isArray(o.readings)) return refuse('not_a_reading', 'readings must be an array')
+    if (o.seq !== undefined) {
+      if (!isInt(o.seq) || o.seq < 0) return refuse('bad_seq', 'seq must be a non-negative integer')
+      seq = o.seq
+    }
+    if (o.readings.length > limits.maxBatchReadings) {
+      return { ...refuse('batch_too_large', `${o.readings.length} readings > ${limits.maxBatchReadings}`), seq, readings: o.readings.length }
+    }
+    items = o.readings
+  } else {
+    items = [o]
+  }
+  const records: LandingRecord[] = []
+  const rejections: Rejection[] = []
+  items.forEach((item, index) => {
+    const outcome = validateReading(kind, identity, item, nowMs)
+    if (Array.isArray(outcome)) rejections.push({ index, reason: outcome[0], detail: outcome[1], ts: outcome[2] })
+    else records.push(outcome)
+  })
+  return { seq, records, rejections, readings: items.length }
+}
+
+export interface Problem { index: number, field: string | null, reason: RejectReason, detail: string }
+
+function checkField (spec: FieldSpec, value: unknown): [RejectReason, string] | undefined {
+  if (value === undefined || value === null) return spec.required ? ['missing_field', `${spec.name} is required`] : undefined
+  switch (spec.kind) {
+    case 'string':
+      if (typeof value !== 'string') return ['wrong_type', `${spec.name} must be a string`]
+      if (spec.nonEmpty === true && value.trim() === '') return ['wrong_type', `${spec.name} must not be empty`]
+      return undefined
+    case 'integer':
+      return isInt(value) ? undefined : ['wrong_type', `${spec.name} must be an integer (epoch ms)`]
+    case 'number':
+      return isNum(value) ? undefined : ['wrong_type', `${spec.name} must be a number`]
+  }
+}
+
+/** A customer record from the website or fulfilment: the seed's fields, typed; absent consent stays absent. */
+export function validateCustomer (record: unknown, index: number): LandingRecord | Problem[] {
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+    return [{ index, field: null, reason: 'not_a_reading', detail: 'a customer record must be a JSON object' }]
+  }
+  const o = record as Record<string, unknown>
+  const problems: Problem[] = []
+  const out: Record<string, unknown> = {}
+  for (const spec of DATASETS.customer.fields) {
+    const bad = checkField(spec, o[spec.name])
+    if (bad !== undefined) problems.push({ index, field: spec.name, reason: bad[0], detail: bad[1] })
+    else if (o[spec.name] !== undefined && o[spec.name] !== null) out[spec.name] = o[spec.name]
+  }
+  if (problems.length > 0) return problems
+  const line = JSON.stringify(out)
+  return { line, ts: typeof out.lastUpdateDate === 'number' ? out.lastUpdateDate : null, key: contentKey(line) }
+}
+
+export const datasetOfKind = (kind: DeviceKind): 'step_trainer' | 'accelerometer' => DATASET_OF_KIND[kind]

@@ -1,0 +1,92 @@
+// Counters, gauges and histograms, rendered in the Prometheus text format for GET /metrics.
+// Readings are counted, never logged one by one.
+type Labels = Record<string, string>
+
+const key = (labels: Labels): string => Object.entries(labels).sort(([a], [b]) => a < b ? -1 : 1).map(([k, v]) => `${k}="${v.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',')
+
+export class Counter {
+  readonly values = new Map<string, number>()
+  constructor (readonly name: string, readonly help: string) {}
+  inc (labels: Labels = {}, n = 1): void {
+    const k = key(labels)
+    this.values.set(k, (this.values.get(k) ?? 0) + n)
+  }
+
+  get (labels: Labels = {}): number { return this.values.get(key(labels)) ?? 0 }
+  sum (): number { let s = 0; for (const v of this.values.values()) s += v; return s }
+  render (): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`]
+    for (const [k, v] of this.values) lines.push(`${this.name}${k === '' ? '' : `{${k}}`} ${v}`)
+    return lines.join('\n')
+  }
+}
+
+export class Gauge {
+  constructor (readonly name: string, readonly help: string, private readonly read: () => Array<[Labels, number]>) {}
+  render (): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`]
+    for (const [labels, v] of this.read()) { const k = key(labels); lines.push(`${this.name}${k === '' ? '' : `{${k}}`} ${v}`) }
+    return lines.join('\n')
+  }
+}
+
+export class Histogram {
+  private readonly counts: number[]
+  private total = 0
+  private n = 0
+  constructor (readonly name: string, readonly help: string, readonly buckets: number[]) {
+    this.counts = buckets.map(() => 0)
+  }
+
+  observe (v: number): void {
+    this.n++
+    this.total += v
+    for (let i = 0; i < this.buckets.length; i++) if (v <= this.buckets[i]) this.counts[i]++
+  }
+
+  render (): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`]
+    this.buckets.forEach((b, i) => lines.push(`${this.name}_bucket{le="${b}"} ${this.counts[i]}`))
+    lines.push(`${this.name}_bucket{le="+Inf"} ${this.n}`, `${this.name}_sum ${this.total}`, `${this.name}_count ${this.n}`)
+    return lines.join('\n')
+  }
+}
+
+export interface GatewayMetrics {
+  received: Counter
+  accepted: Counter
+  rejected: Counter
+  deduplicated: Counter
+  batchesFlushed: Counter
+  bytesFlushed: Counter
+  recordsFlushed: Counter
+  sinkErrors: Counter
+  aclDenied: Counter
+  flushLatency: Histogram
+  ackLatency: Histogram
+  addGauge: (name: string, help: string, read: () => Array<[Labels, number]>) => void
+  render: () => string
+}
+
+export function createMetrics (): GatewayMetrics {
+  const gauges: Gauge[] = []
+  const m = {
+    received: new Counter('stedi_readings_received_total', 'readings received, valid or not, by dataset and transport'),
+    accepted: new Counter('stedi_readings_accepted_total', 'readings committed to the outbox, by dataset'),
+    rejected: new Counter('stedi_readings_rejected_total', 'readings refused, by dataset and reason'),
+    deduplicated: new Counter('stedi_readings_deduplicated_total', 'readings already accepted before (redeliveries), by dataset'),
+    batchesFlushed: new Counter('stedi_batches_flushed_total', 'landing files (or Firehose batches) published, by dataset'),
+    bytesFlushed: new Counter('stedi_bytes_flushed_total', 'bytes of landing records published, by dataset'),
+    recordsFlushed: new Counter('stedi_records_flushed_total', 'landing records published, by dataset'),
+    sinkErrors: new Counter('stedi_sink_errors_total', 'failed publication attempts, by dataset'),
+    aclDenied: new Counter('stedi_acl_denied_total', 'publishes and subscriptions refused by the device ACL, by action'),
+    flushLatency: new Histogram('stedi_flush_latency_seconds', 'time from a flush claim to its publication', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]),
+    ackLatency: new Histogram('stedi_ack_latency_seconds', 'time from a message\'s arrival to its acknowledgement', [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]),
+    addGauge: (name: string, help: string, read: () => Array<[Labels, number]>) => { gauges.push(new Gauge(name, help, read)) },
+    render: () => [
+      m.received, m.accepted, m.rejected, m.deduplicated, m.batchesFlushed, m.bytesFlushed, m.recordsFlushed, m.sinkErrors, m.aclDenied,
+      m.flushLatency, m.ackLatency, ...gauges
+    ].map((x) => x.render()).join('\n') + '\n'
+  }
+  return m
+}
