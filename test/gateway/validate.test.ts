@@ -1,0 +1,55 @@
+// The gateway's validation, without sockets: shapes, types, ranges, identity.
+import t from 'tap'
+import { validateCustomer, validateDeviceMessage } from '../../gateway/ingest/validate.js'
+
+const limits = { maxPayloadBytes: 1024, maxBatchReadings: 3 }
+const now = Date.UTC(2026, 10, 26)
+const v = (kind: 'step-trainer' | 'accelerometer', payload: unknown): ReturnType<typeof validateDeviceMessage> =>
+  validateDeviceMessage(kind, 'dev-1', typeof payload === 'string' ? payload : JSON.stringify(payload), limits, now)
+
+t.test('a single reading and a batch become landing lines with the identity from the topic', async (t) => {
+  const one = v('step-trainer', { sensorReadingTime: 1655564444103, distanceFromObject: 218 })
+  t.same(one.records.map((r) => r.line), ['{"sensorReadingTime":1655564444103,"serialNumber":"dev-1","distanceFromObject":218}'])
+  t.equal(one.seq, null)
+  const batch = v('accelerometer', { seq: 7, readings: [{ timestamp: 1655564444103, x: 1, y: -1, z: 0.5 }, { timestamp: 1655564444104, x: 0, y: 0, z: 0, extra: 'ignored' }] })
+  t.equal(batch.seq, 7)
+  t.same(batch.records.map((r) => r.line), [
+    '{"user":"dev-1","timestamp":1655564444103,"x":1,"y":-1,"z":0.5}',
+    '{"user":"dev-1","timestamp":1655564444104,"x":0,"y":0,"z":0}'
+  ])
+  t.not(batch.records[0].key, batch.records[1].key)
+  t.equal(v('accelerometer', { timestamp: 1655564444103, x: 1, y: -1, z: 0.5 }).records[0].key, batch.records[0].key, 'the same reading has the same key in any message')
+})
+
+t.test('bad messages and readings are refused with a reason', async (t) => {
+  const reason = (kind: 'step-trainer' | 'accelerometer', payload: unknown): string[] => v(kind, payload).rejections.map((r) => r.reason)
+  t.same(reason('step-trainer', 'not json'), ['invalid_json'])
+  t.same(reason('step-trainer', 'x'.repeat(2000)), ['oversized'])
+  t.same(reason('step-trainer', [1, 2]), ['not_a_reading'])
+  t.same(reason('step-trainer', 42), ['not_a_reading'])
+  t.same(reason('step-trainer', { seq: -1, readings: [] }), ['bad_seq'])
+  t.same(reason('step-trainer', { seq: 1.5, readings: [] }), ['bad_seq'])
+  t.same(reason('step-trainer', { readings: 'many' }), ['not_a_reading'])
+  t.same(reason('step-trainer', { readings: [{}, {}, {}, {}] }), ['batch_too_large'])
+  t.same(reason('step-trainer', { distanceFromObject: 1 }), ['missing_field'])
+  t.same(reason('step-trainer', { sensorReadingTime: '1655564444103', distanceFromObject: 1 }), ['wrong_type'])
+  t.same(reason('step-trainer', { sensorReadingTime: 1655564444103.5, distanceFromObject: 1 }), ['wrong_type'])
+  t.same(reason('step-trainer', { sensorReadingTime: 1655564444, distanceFromObject: 1 }), ['out_of_range'], 'seconds, not milliseconds')
+  t.same(reason('step-trainer', { sensorReadingTime: now + 3 * 86_400_000, distanceFromObject: 1 }), ['out_of_range'], 'days in the future')
+  t.same(reason('step-trainer', { sensorReadingTime: 1655564444103, distanceFromObject: -5 }), ['out_of_range'])
+  t.same(reason('step-trainer', { sensorReadingTime: 1655564444103, distanceFromObject: 'far' }), ['wrong_type'])
+  t.same(reason('step-trainer', { sensorReadingTime: 1655564444103, distanceFromObject: 1, serialNumber: 'other' }), ['identity_mismatch'])
+  t.same(reason('accelerometer', { timestamp: 1655564444103, x: 1, y: 1 }), ['missing_field'])
+  t.same(reason('accelerometer', { timestamp: 1655564444103, x: 1, y: 1, z: 1e9 }), ['out_of_range'])
+  t.same(reason('accelerometer', { timestamp: 1655564444103, x: 1, y: 1, z: 1, user: 'other@test.com' }), ['identity_mismatch'])
+  const mixed = v('accelerometer', { seq: 1, readings: [{ timestamp: 1655564444103, x: 1, y: 1, z: 1 }, null, { timestamp: 1655564444103, x: '1', y: 1, z: 1 }] })
+  t.equal(mixed.records.length, 1, 'the good reading of a batch is kept')
+  t.same(mixed.rejections.map((r) => [r.index, r.reason]), [[1, 'not_a_reading'], [2, 'wrong_type']])
+})
+
+t.test('customer records: the seed fields, typed; absent consent stays absent', async (t) => {
+  const ok = validateCustomer({ customerName: 'A B', email: 'a@test.com', serialNumber: 's', registrationDate: 1, lastUpdateDate: 2, unknown: 1 }, 0)
+  t.same(Array.isArray(ok) ? ok : JSON.parse(ok.line), { customerName: 'A B', email: 'a@test.com', serialNumber: 's', registrationDate: 1, lastUpdateDate: 2 })
+  const bad = validateCustomer({ email: '', serialNumber: 5, shareWithResearchAsOfDate: 'yes' }, 3)
+  t.same(Array.isArray(bad) ? bad.map((p) => [p.index, p.field, p.reason]) : bad, [[3, 'email', 'wrong_type'], [3, 'serialNumber', 'wrong_type'], [3, 'shareWithResearchAsOfDate', 'wrong_type']])
+})

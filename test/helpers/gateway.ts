@@ -1,0 +1,47 @@
+// Starts a real gateway in the test process on free ports, with its teardown registered at once.
+import mqtt, { type MqttClient, type IClientOptions } from 'mqtt'
+import { Writable } from 'node:stream'
+import { createLogger } from '../../common/logger.js'
+import { type Gateway, buildGateway } from '../../gateway/app.js'
+import { type GatewayConfigInput, createGatewayConfig } from '../../gateway/config.js'
+import { type CredentialKind, issueCredential } from '../../gateway/credentials.js'
+import type { Sink } from '../../gateway/ingest/sinks/sink.js'
+import { tempDir } from './index.js'
+
+export const SECRET = 'test-secret-0123456789abcdef'
+
+export interface TestGateway {
+  gateway: Gateway
+  mqttUrl: string
+  httpUrl: string
+  landing: string
+  state: string
+  logs: Array<Record<string, unknown>>
+}
+
+type Teardown = { teardown: (fn: () => Promise<void> | void) => void }
+
+export async function startGateway (t: Teardown, overrides: Partial<GatewayConfigInput> = {}, sink?: Sink): Promise<TestGateway> {
+  const landing = overrides.landingDir ?? await tempDir(t)
+  const state = overrides.stateDir ?? await tempDir(t)
+  const logs: Array<Record<string, unknown>> = []
+  const destination = new Writable({ write (chunk: Buffer, _e, cb) { for (const l of chunk.toString().split('\n')) if (l !== '') logs.push(JSON.parse(l) as Record<string, unknown>); cb() } })
+  const config = createGatewayConfig({ secrets: [SECRET], mqttPort: 0, httpPort: 0, ...overrides, landingDir: landing, stateDir: state })
+  const gateway = await buildGateway(config, { logger: createLogger({ destination }), sink })
+  const { mqttPort, httpPort } = await gateway.start()
+  t.teardown(async () => { await gateway.close() })
+  return { gateway, mqttUrl: `mqtt://127.0.0.1:${mqttPort}`, httpUrl: `http://127.0.0.1:${httpPort}`, landing, state, logs }
+}
+
+export const credential = (kind: CredentialKind, identity: string, secret = SECRET): string => issueCredential(secret, kind, identity)
+
+/** A connected mqtt.js client for a device (closed at teardown). */
+export async function connectDevice (t: Teardown, url: string, kind: CredentialKind, identity: string, options: IClientOptions = {}): Promise<MqttClient> {
+  const client = mqtt.connect(url, { username: identity, password: credential(kind, identity), reconnectPeriod: 0, ...options })
+  t.teardown(async () => { await client.endAsync(true) })
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve())
+    client.once('error', reject)
+  })
+  return client
+}
