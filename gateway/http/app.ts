@@ -69,11 +69,14 @@ export async function buildHttp (deps: HttpDeps): Promise<FastifyInstance> {
     }
     const parsed = parseJson(req.body)
     if (!parsed.ok) {
+      deps.metrics.received.inc({ dataset: 'customer', transport: 'http' })
       deps.metrics.rejected.inc({ dataset: 'customer', reason: 'invalid_json' })
       return await reply.code(400).send({ error: 'invalid_json', problems: [{ index: null, field: null, reason: 'invalid_json', detail: parsed.error }] })
     }
     const records = Array.isArray(parsed.value) ? parsed.value : [parsed.value]
     if (records.length === 0 || records.length > 1000) {
+      deps.metrics.received.inc({ dataset: 'customer', transport: 'http' })
+      deps.metrics.rejected.inc({ dataset: 'customer', reason: 'batch_too_large' })
       return await reply.code(400).send({ error: 'invalid_records', problems: [{ index: null, field: null, reason: 'not_a_reading', detail: 'send 1 to 1000 records' }] })
     }
     if (deps.ingest.overloaded()) return await tooBusy(reply, 1000)
@@ -132,10 +135,23 @@ export async function buildHttp (deps: HttpDeps): Promise<FastifyInstance> {
 
   app.setErrorHandler(async (err: Error & { statusCode?: number, code?: string }, req, reply) => {
     const status = err.statusCode ?? 500
+    // a body refused before its handler (too large, not JSON) is still a refusal to count
+    const dataset = datasetOfUrl(req.url)
+    if (dataset !== undefined && (status === 413 || status === 415)) {
+      deps.metrics.received.inc({ dataset, transport: 'http' })
+      deps.metrics.rejected.inc({ dataset, reason: status === 413 ? 'oversized' : 'not_a_reading' })
+    }
     if (status >= 500) req.log.error({ err: err.message }, 'request failed')
     return await reply.code(status).send({ error: err.code ?? 'internal_error', message: status >= 500 ? 'internal error' : err.message })
   })
   return app
+}
+
+function datasetOfUrl (url: string): 'customer' | 'accelerometer' | 'step_trainer' | undefined {
+  if (url.startsWith('/v1/customers')) return 'customer'
+  if (url.startsWith('/v1/readings/accelerometer')) return 'accelerometer'
+  if (url.startsWith('/v1/readings/step-trainer')) return 'step_trainer'
+  return undefined
 }
 
 function parseJson (body: unknown): { ok: true, value: unknown } | { ok: false, error: string } {

@@ -26,6 +26,8 @@ export function createBatcher (deps: { outbox: Outbox, sink: Sink, policy: Batch
   let error: string | undefined
   let retryAfterMs = 0
   let failures = 0
+  // datasets with a claimed flush that failed: retried on the next ticks even if nothing new arrives
+  const unfinished = new Set<DatasetName>()
 
   const publish = async (flush: Flush): Promise<void> => {
     const started = performance.now()
@@ -56,7 +58,9 @@ export function createBatcher (deps: { outbox: Outbox, sink: Sink, policy: Batch
       }
       error = undefined
       failures = 0
+      unfinished.delete(dataset)
     } catch (err) {
+      unfinished.add(dataset)
       failures++
       error = (err as Error).message
       retryAfterMs = Date.now() + Math.min(100 * 2 ** failures, 10_000)
@@ -74,7 +78,7 @@ export function createBatcher (deps: { outbox: Outbox, sink: Sink, policy: Batch
     return work
   }
 
-  const tick = (): void => { for (const d of DATASET_NAMES) if (due(d, false)) void run(d, false) }
+  const tick = (): void => { for (const d of DATASET_NAMES) if (unfinished.has(d) || due(d, false)) void run(d, false) }
 
   return {
     start: async () => {

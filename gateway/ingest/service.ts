@@ -84,7 +84,10 @@ export function createIngest (deps: { config: GatewayConfig, outbox: Outbox, bat
       }
       metrics.received.inc({ dataset: 'customer', transport: 'http' }, records.length)
       if (problems.length > 0) {
-        for (const p of problems) metrics.rejected.inc({ dataset: 'customer', reason: p.reason })
+        // every record of a refused request is counted once: by its own first problem, or as refused with it
+        const firstProblem = new Map<number, Problem>()
+        for (const p of problems) if (!firstProblem.has(p.index)) firstProblem.set(p.index, p)
+        for (let i = 0; i < records.length; i++) metrics.rejected.inc({ dataset: 'customer', reason: firstProblem.get(i)?.reason ?? 'request_refused' })
         return { problems }
       }
       // a customer record is keyed by its email, so that the ledger answers per customer

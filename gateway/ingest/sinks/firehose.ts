@@ -54,12 +54,14 @@ export interface FirehoseSinkOptions {
   /** injectable for tests: how long to wait before a retry */
   sleep?: (ms: number) => Promise<void>
   onRetry?: (failed: number, attempt: number) => void
+  /** explicit credentials (tests); by default the AWS SDK's provider chain finds them */
+  credentials?: { accessKeyId: string, secretAccessKey: string }
 }
 
 export function createFirehoseSink (options: FirehoseSinkOptions): Sink {
   const { config } = options
   const sleep = options.sleep ?? (async (ms: number) => await new Promise<void>((resolve) => setTimeout(resolve, ms)))
-  const client = new FirehoseClient({ region: config.region, endpoint: config.endpoint, maxAttempts: 3 })
+  const client = new FirehoseClient({ region: config.region, endpoint: config.endpoint, maxAttempts: 3, credentials: options.credentials })
   let lastError: string | undefined
   const putAll = async (stream: string, records: Buffer[]): Promise<void> => {
     let todo = records
