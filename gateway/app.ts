@@ -34,7 +34,7 @@ export interface Gateway {
 export async function buildGateway (config: GatewayConfig, options: { logger: Logger, sink?: Sink }): Promise<Gateway> {
   const logger = options.logger.child({ component: 'gateway' })
   const metrics = createMetrics()
-  const outbox = await Outbox.open(config.stateDir, { commitWindowMs: config.commitWindowMs })
+  const outbox = await Outbox.open(config.stateDir, { commitWindowMs: config.commitWindowMs, maxRecords: config.batch.maxRecords, maxBytes: config.batch.maxBytes })
   const sink = options.sink ?? (config.sink === 'firehose'
     ? createFirehoseSink({ config: config.firehose! })
     : await createFileSink(config.landingDir))

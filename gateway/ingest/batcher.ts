@@ -31,8 +31,7 @@ export function createBatcher (deps: { outbox: Outbox, sink: Sink, policy: Batch
 
   const publish = async (flush: Flush): Promise<void> => {
     const started = performance.now()
-    const lines = await outbox.flushLines(flush.id)
-    await sink.publish(flush, lines)
+    await sink.publish(flush, await outbox.flushFiles(flush))
     await outbox.completeFlush(flush.id)
     metrics.batchesFlushed.inc({ dataset: flush.dataset })
     metrics.recordsFlushed.inc({ dataset: flush.dataset }, flush.records)

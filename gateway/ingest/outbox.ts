@@ -1,60 +1,88 @@
-// The outbox and ledger, in SQLite (the sqlite3 package, WAL, synchronous=FULL). A reading is
+// The outbox and ledger, in SQLite (the sqlite3 package, WAL, synchronous=FULL). A message is
 // acknowledged only after the transaction that holds it commits; what arrived within a few
-// milliseconds is committed together (one INSERT ... SELECT FROM json_each per group), so the
-// fsync is shared. The same table is the ledger: a reading stays, with the file it landed in, for
-// the retention period; its content key makes a redelivery a no-op (INSERT ... ON CONFLICT DO
-// NOTHING RETURNING tells which rows were new). Flushes are claimed in a transaction before the
-// file is written, so that a crash between the two is finished on restart, never done twice.
-import { randomBytes } from 'node:crypto'
+// milliseconds is committed together, so the fsync is shared. Two tables make that cheap:
+// - deliveries: one narrow row per message, keyed by (device, seq) for a batch and by (device,
+//   content hash) otherwise; a redelivery hits the key (ON CONFLICT counts it) and lands nothing.
+//   It is the ledger: where the message's records sit, and when they arrived.
+// - segments: the accepted records of one group commit and one dataset, as one NDJSON text, so a
+//   record costs no row of its own. Segments are claimed for landing files by id range per
+//   dataset; the claim is committed before the files are written, so a crash in between is
+//   finished on restart under the same file names, never done twice.
+import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import type { DatasetName } from '../../contracts/datasets.js'
+import { DATASET_NAMES, type DatasetName } from '../../contracts/datasets.js'
 import type { RejectReason } from '../../contracts/readings.js'
 import { type Database, openDatabase } from '../../common/sqlite.js'
 import { GatewayError } from '../errors.js'
-import type { LandingRecord, Rejection } from './validate.js'
+import type { Rejection } from './validate.js'
 
 export interface AcceptRequest {
   dataset: DatasetName
   /** `<kind>/<identity>` for devices, `customer/<email>` for customer records */
   device: string
   seq: number | null
-  records: LandingRecord[]
+  /** landing lines of the valid records */
+  lines: string[]
+  minTs: number | null
+  maxTs: number | null
   rejections: Rejection[]
+  /** records the message carried, valid or not */
+  readings: number
 }
 
-export interface AcceptResult { accepted: number, duplicates: number, rejected: number }
+export interface AcceptResult {
+  /** false when this delivery repeats one already accepted (nothing of it is kept again) */
+  fresh: boolean
+  accepted: number
+  duplicates: number
+  rejected: number
+}
 
 export interface Flush {
   id: number
   dataset: DatasetName
-  file: string
+  /** base of the landing file names: `<base>-p<part>.json` */
+  name: string
+  firstId: number
+  lastId: number
   records: number
   bytes: number
   createdMs: number
+}
+
+export interface OutboxOptions {
+  commitWindowMs: number
+  /** a landing file holds at most this many records and bytes */
+  maxRecords: number
+  maxBytes: number
 }
 
 export interface PendingStats { records: number, bytes: number, oldestMs: number | null }
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS readings (
+CREATE TABLE IF NOT EXISTS segments (
   id INTEGER PRIMARY KEY,
   dataset TEXT NOT NULL,
-  device TEXT NOT NULL,
-  rkey TEXT NOT NULL,
-  seq INTEGER,
-  ts INTEGER,
-  line TEXT NOT NULL,
+  records INTEGER NOT NULL,
   bytes INTEGER NOT NULL,
-  received_ms INTEGER NOT NULL,
-  flush_id INTEGER,
-  UNIQUE (device, rkey)
+  lines TEXT NOT NULL,
+  received_ms INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS readings_pending ON readings (dataset, id) WHERE flush_id IS NULL;
-CREATE INDEX IF NOT EXISTS readings_flush ON readings (flush_id);
-CREATE INDEX IF NOT EXISTS readings_device_seq ON readings (device, seq) WHERE seq IS NOT NULL;
-CREATE INDEX IF NOT EXISTS readings_device_ts ON readings (device, ts);
+CREATE INDEX IF NOT EXISTS segments_dataset ON segments (dataset, id);
+CREATE TABLE IF NOT EXISTS deliveries (
+  device TEXT NOT NULL,
+  dkey TEXT NOT NULL,
+  segment INTEGER,
+  first_line INTEGER,
+  records INTEGER NOT NULL,
+  min_ts INTEGER,
+  max_ts INTEGER,
+  received_ms INTEGER NOT NULL,
+  count INTEGER NOT NULL DEFAULT 1,
+  UNIQUE (device, dkey)
+);
 CREATE TABLE IF NOT EXISTS rejections (
   id INTEGER PRIMARY KEY,
   dataset TEXT NOT NULL,
@@ -67,54 +95,76 @@ CREATE TABLE IF NOT EXISTS rejections (
   received_ms INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS rejections_device ON rejections (device, seq, ts);
-CREATE TABLE IF NOT EXISTS batches (
-  device TEXT NOT NULL,
-  seq INTEGER NOT NULL,
-  dataset TEXT NOT NULL,
-  first_ms INTEGER NOT NULL,
-  last_ms INTEGER NOT NULL,
-  deliveries INTEGER NOT NULL,
-  accepted INTEGER NOT NULL,
-  duplicates INTEGER NOT NULL,
-  rejected INTEGER NOT NULL,
-  PRIMARY KEY (device, seq)
-);
 CREATE TABLE IF NOT EXISTS flushes (
   id INTEGER PRIMARY KEY,
   dataset TEXT NOT NULL,
-  file TEXT NOT NULL,
+  name TEXT NOT NULL,
+  first_id INTEGER NOT NULL,
+  last_id INTEGER NOT NULL,
   records INTEGER NOT NULL,
   bytes INTEGER NOT NULL,
   created_ms INTEGER NOT NULL,
   done_ms INTEGER
 );
+CREATE INDEX IF NOT EXISTS flushes_range ON flushes (dataset, last_id);
 `
 
 interface Waiting { request: AcceptRequest, resolve: (r: AcceptResult) => void, reject: (e: unknown) => void }
 
-/** Readings per commit at most: bounds the statement's JSON and the latency of the group's first reading. */
-const MAX_GROUP_RECORDS = 20_000
+/** Records per commit at most: bounds the statement's JSON and the wait of the group's first message. */
+const MAX_GROUP_RECORDS = 50_000
+
+const deliveryKey = (r: AcceptRequest): string =>
+  r.seq !== null ? `s:${r.seq}` : `h:${createHash('sha1').update(r.lines.join('\n')).digest('base64url')}`
+
+/** Splits a flush's lines into files of at most maxRecords lines and maxBytes bytes (a longer line goes alone). */
+export function splitLines (lines: string[], maxRecords: number, maxBytes: number): string[][] {
+  const parts: string[][] = []
+  let part: string[] = []
+  let bytes = 0
+  for (const line of lines) {
+    const size = Buffer.byteLength(line) + 1
+    if (part.length > 0 && (part.length >= maxRecords || bytes + size > maxBytes)) {
+      parts.push(part)
+      part = []
+      bytes = 0
+    }
+    part.push(line)
+    bytes += size
+  }
+  if (part.length > 0) parts.push(part)
+  return parts
+}
+
+export const partFileName = (flush: Pick<Flush, 'name'>, part: number): string => `${flush.name}-p${String(part).padStart(3, '0')}.json`
 
 export class Outbox {
   readonly gatewayId: string
   private readonly writer: Database
   private readonly reader: Database
   private readonly commitWindowMs: number
+  private readonly maxRecords: number
+  private readonly maxBytes: number
   private queue: Waiting[] = []
   private timer: NodeJS.Timeout | undefined
   private committing = false
   private lock: Promise<unknown> = Promise.resolve()
   private readonly pending = new Map<DatasetName, PendingStats>()
+  /** per dataset, the last message id already claimed by a flush */
+  private readonly claimed = new Map<DatasetName, number>()
+  private nextSegment = 1
   private closed = false
 
-  private constructor (writer: Database, reader: Database, gatewayId: string, commitWindowMs: number) {
+  private constructor (writer: Database, reader: Database, gatewayId: string, options: OutboxOptions) {
     this.writer = writer
     this.reader = reader
     this.gatewayId = gatewayId
-    this.commitWindowMs = commitWindowMs
+    this.commitWindowMs = options.commitWindowMs
+    this.maxRecords = options.maxRecords
+    this.maxBytes = options.maxBytes
   }
 
-  static async open (stateDir: string, options: { commitWindowMs: number }): Promise<Outbox> {
+  static async open (stateDir: string, options: OutboxOptions): Promise<Outbox> {
     try {
       await fs.mkdir(stateDir, { recursive: true })
       const file = path.join(stateDir, 'gateway.sqlite')
@@ -124,7 +174,7 @@ export class Outbox {
       await writer.run("INSERT OR IGNORE INTO meta (key, value) VALUES ('gateway_id', ?)", [randomBytes(3).toString('hex')])
       const id = await writer.get<{ value: string }>("SELECT value FROM meta WHERE key = 'gateway_id'")
       const reader = await openDatabase(file)
-      const outbox = new Outbox(writer, reader, id!.value, options.commitWindowMs)
+      const outbox = new Outbox(writer, reader, id!.value, options)
       await outbox.loadPending()
       return outbox
     } catch (err) {
@@ -134,12 +184,19 @@ export class Outbox {
   }
 
   private async loadPending (): Promise<void> {
-    const rows = await this.reader.all<{ dataset: DatasetName, n: number, b: number, oldest: number }>(
-      'SELECT dataset, count(*) AS n, sum(bytes) AS b, min(received_ms) AS oldest FROM readings WHERE flush_id IS NULL GROUP BY dataset')
-    for (const r of rows) this.pending.set(r.dataset, { records: r.n, bytes: r.b, oldestMs: r.oldest })
+    const top = await this.reader.get<{ id: number | null }>('SELECT max(id) AS id FROM segments')
+    this.nextSegment = (top?.id ?? 0) + 1
+    for (const dataset of DATASET_NAMES) {
+      const c = await this.reader.get<{ last: number | null }>('SELECT max(last_id) AS last FROM flushes WHERE dataset = ?', [dataset])
+      const last = c?.last ?? 0
+      this.claimed.set(dataset, last)
+      const p = await this.reader.get<{ n: number | null, b: number | null, oldest: number | null }>(
+        'SELECT sum(records) AS n, sum(bytes) AS b, min(received_ms) AS oldest FROM segments WHERE dataset = ? AND id > ?', [dataset, last])
+      this.pending.set(dataset, { records: p?.n ?? 0, bytes: p?.b ?? 0, oldestMs: p?.oldest ?? null })
+    }
   }
 
-  /** Readings, per dataset, accepted but not yet claimed by a flush. */
+  /** Records, per dataset, accepted but not yet claimed by a flush. */
   pendingStats (dataset: DatasetName): PendingStats {
     return this.pending.get(dataset) ?? { records: 0, bytes: 0, oldestMs: null }
   }
@@ -150,7 +207,7 @@ export class Outbox {
     return n
   }
 
-  /** Resolves once the request's records are durable (or known duplicates) and its rejections recorded. */
+  /** Resolves once the message's records are durable (or known as a redelivery) and its rejections recorded. */
   async accept (request: AcceptRequest): Promise<AcceptResult> {
     if (this.closed) throw new GatewayError('GW_ERR_CLOSED', 'the gateway is shutting down')
     return await new Promise((resolve, reject) => {
@@ -168,8 +225,8 @@ export class Outbox {
     this.committing = true
     let records = 0
     let take = 0
-    while (take < this.queue.length && (take === 0 || records + this.queue[take].request.records.length <= MAX_GROUP_RECORDS)) {
-      records += this.queue[take].request.records.length
+    while (take < this.queue.length && (take === 0 || records + this.queue[take].request.lines.length <= MAX_GROUP_RECORDS)) {
+      records += this.queue[take].request.lines.length
       take++
     }
     const group = this.queue.splice(0, take)
@@ -196,53 +253,97 @@ export class Outbox {
 
   private async writeGroup (requests: AcceptRequest[]): Promise<AcceptResult[]> {
     const now = Date.now()
-    const rows: unknown[] = []
-    const rejections: unknown[] = []
-    for (const r of requests) {
-      for (const rec of r.records) rows.push([r.dataset, r.device, rec.key, r.seq, rec.ts, rec.line, Buffer.byteLength(rec.line) + 1])
-      for (const j of r.rejections) rejections.push([r.dataset, r.device, r.seq, j.index, j.ts, j.reason, j.detail])
-    }
+    // each dataset of the group gets a segment id now; one left unused (all its messages were
+    // redeliveries) is simply skipped
+    const segmentOf = new Map<DatasetName, number>()
+    const linesOf = new Map<DatasetName, string[]>()
+    // a message with no valid record and no seq has nothing to keep or to deduplicate by
+    const rows: unknown[][] = []
+    requests.forEach((r, i) => {
+      if (r.lines.length === 0 && r.seq === null) return
+      let segment: number | null = null
+      let first: number | null = null
+      if (r.lines.length > 0) {
+        if (!segmentOf.has(r.dataset)) { segmentOf.set(r.dataset, this.nextSegment++); linesOf.set(r.dataset, []) }
+        segment = segmentOf.get(r.dataset)!
+        first = linesOf.get(r.dataset)!.length
+        linesOf.get(r.dataset)!.push(...r.lines)
+      }
+      rows.push([i, r.device, deliveryKey(r), segment, first, r.lines.length, r.minTs, r.maxTs])
+    })
     await this.writer.exec('BEGIN IMMEDIATE')
     try {
-      const inserted = rows.length === 0
+      const returned = rows.length === 0
         ? []
-        : await this.writer.all<{ device: string, rkey: string, dataset: DatasetName, bytes: number }>(
-          `INSERT INTO readings (dataset, device, rkey, seq, ts, line, bytes, received_ms)
-           SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, ?
+        : await this.writer.all<{ device: string, dkey: string, count: number }>(
+          `INSERT INTO deliveries (device, dkey, segment, first_line, records, min_ts, max_ts, received_ms)
+           SELECT value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, ?
            FROM json_each(?) WHERE true
-           ON CONFLICT (device, rkey) DO NOTHING
-           RETURNING device, rkey, dataset, bytes`, [now, JSON.stringify(rows)])
+           ON CONFLICT (device, dkey) DO UPDATE SET count = count + 1
+           RETURNING device, dkey, count`, [now, JSON.stringify(rows)])
+      const results: AcceptResult[] = requests.map((r) => ({ fresh: true, accepted: r.lines.length, duplicates: 0, rejected: r.rejections.length }))
+      // RETURNING's row order is not promised: match by key; repeats of one key in this group take
+      // its counts in ascending order (the first occurrence is the one inserted, if any)
+      const byKey = new Map<string, number[]>()
+      for (const ret of returned) {
+        const k = `${ret.device}\u0000${ret.dkey}`
+        byKey.set(k, [...(byKey.get(k) ?? []), ret.count].sort((a, b) => a - b))
+      }
+      const stale = new Set<number>()
+      for (const row of rows) {
+        const count = byKey.get(`${row[1] as string}\u0000${row[2] as string}`)?.shift()
+        if (count !== undefined && count > 1) {
+          const i = row[0] as number
+          results[i] = { fresh: false, accepted: 0, duplicates: requests[i].readings, rejected: 0 }
+          stale.add(i)
+        }
+      }
+      // the segment keeps only what is new: rebuild it without the redelivered messages
+      if (stale.size > 0) {
+        for (const [dataset] of linesOf) linesOf.set(dataset, [])
+        requests.forEach((r, i) => { if (!stale.has(i) && r.lines.length > 0) linesOf.get(r.dataset)!.push(...r.lines) })
+        // first_line offsets of the fresh messages shift when a redelivery sat before them
+        const fix: unknown[] = []
+        const offset = new Map<DatasetName, number>()
+        requests.forEach((r, i) => {
+          if (r.lines.length === 0 || stale.has(i)) return
+          const at = offset.get(r.dataset) ?? 0
+          fix.push([r.device, deliveryKey(r), at])
+          offset.set(r.dataset, at + r.lines.length)
+        })
+        if (fix.length > 0) {
+          await this.writer.run(
+            `UPDATE deliveries SET first_line = j.value->>2 FROM json_each(?) j
+             WHERE deliveries.device = j.value->>0 AND deliveries.dkey = j.value->>1`, [JSON.stringify(fix)])
+        }
+      }
+      const segments: unknown[][] = []
+      for (const [dataset, lines] of linesOf) {
+        if (lines.length === 0) continue
+        const text = lines.join('\n') + '\n'
+        segments.push([segmentOf.get(dataset), dataset, lines.length, Buffer.byteLength(text), text])
+      }
+      if (segments.length > 0) {
+        await this.writer.run(
+          `INSERT INTO segments (id, dataset, records, bytes, lines, received_ms)
+           SELECT value->>0, value->>1, value->>2, value->>3, value->>4, ? FROM json_each(?)`, [now, JSON.stringify(segments)])
+      }
+      const rejections: unknown[] = []
+      requests.forEach((r, i) => {
+        if (!results[i].fresh) return
+        for (const j of r.rejections) rejections.push([r.dataset, r.device, r.seq, j.index, j.ts, j.reason, j.detail])
+      })
       if (rejections.length > 0) {
         await this.writer.run(
           `INSERT INTO rejections (dataset, device, seq, idx, ts, reason, detail, received_ms)
            SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, ? FROM json_each(?)`,
           [now, JSON.stringify(rejections)])
       }
-      const fresh = new Set(inserted.map((r) => `${r.device}\u0000${r.rkey}`))
-      const results = requests.map((r) => {
-        let accepted = 0
-        for (const rec of r.records) {
-          // the first occurrence of a new key in this group takes it; later ones are duplicates
-          if (fresh.delete(`${r.device}\u0000${rec.key}`)) accepted++
-        }
-        return { accepted, duplicates: r.records.length - accepted, rejected: r.rejections.length }
-      })
-      const batches = requests.flatMap((r, i) => r.seq === null ? [] : [[r.device, r.seq, r.dataset, results[i].accepted, results[i].duplicates, results[i].rejected]])
-      if (batches.length > 0) {
-        await this.writer.run(
-          `INSERT INTO batches (device, seq, dataset, first_ms, last_ms, deliveries, accepted, duplicates, rejected)
-           SELECT value->>0, value->>1, value->>2, ?, ?, 1, value->>3, value->>4, value->>5 FROM json_each(?) WHERE true
-           ON CONFLICT (device, seq) DO UPDATE SET last_ms = excluded.last_ms, deliveries = deliveries + 1,
-             accepted = accepted + excluded.accepted, duplicates = duplicates + excluded.duplicates, rejected = rejected + excluded.rejected`,
-          [now, now, JSON.stringify(batches)])
-      }
       await this.writer.exec('COMMIT')
-      for (const r of inserted) {
-        const p = this.pending.get(r.dataset) ?? { records: 0, bytes: 0, oldestMs: null }
-        p.records++
-        p.bytes += r.bytes
-        p.oldestMs ??= now
-        this.pending.set(r.dataset, p)
+      for (const seg of segments) {
+        const dataset = seg[1] as DatasetName
+        const p = this.pendingStats(dataset)
+        this.pending.set(dataset, { records: p.records + (seg[2] as number), bytes: p.bytes + (seg[3] as number), oldestMs: p.oldestMs ?? now })
       }
       return results
     } catch (err) {
@@ -251,89 +352,111 @@ export class Outbox {
     }
   }
 
-  /** Claims the oldest waiting readings of a dataset for one landing file; undefined when none wait. */
+  /** Claims the oldest waiting messages of a dataset, up to about maxRecords/maxBytes; undefined when none wait. */
   async claimFlush (dataset: DatasetName, maxRecords: number, maxBytes: number): Promise<Flush | undefined> {
     return await this.exclusive(async () => {
-      await this.writer.exec('BEGIN IMMEDIATE')
-      try {
-        const cut = await this.writer.get<{ last: number | null, n: number, b: number | null }>(
-          `SELECT max(id) AS last, count(*) AS n, sum(bytes) AS b FROM (
-             SELECT id, bytes, sum(bytes) OVER (ORDER BY id) AS cum
-             FROM (SELECT id, bytes FROM readings WHERE dataset = ? AND flush_id IS NULL ORDER BY id LIMIT ?)
-           ) WHERE cum <= ? OR cum = bytes`, [dataset, maxRecords, maxBytes])
-        if (cut?.last === null || cut === undefined || cut.n === 0) {
-          await this.writer.exec('COMMIT')
-          return undefined
-        }
-        const createdMs = Date.now()
-        const { lastID } = await this.writer.run(
-          "INSERT INTO flushes (dataset, file, records, bytes, created_ms) VALUES (?, '', ?, ?, ?)", [dataset, cut.n, cut.b, createdMs])
-        const file = `${dataset}-${createdMs}-${this.gatewayId}-${String(lastID).padStart(8, '0')}.json`
-        await this.writer.run('UPDATE flushes SET file = ? WHERE id = ?', [file, lastID])
-        await this.writer.run('UPDATE readings SET flush_id = ? WHERE dataset = ? AND flush_id IS NULL AND id <= ?', [lastID, dataset, cut.last])
-        const rest = await this.writer.get<{ oldest: number | null }>(
-          'SELECT min(received_ms) AS oldest FROM readings WHERE dataset = ? AND flush_id IS NULL', [dataset])
-        await this.writer.exec('COMMIT')
-        const p = this.pendingStats(dataset)
-        this.pending.set(dataset, { records: p.records - cut.n, bytes: p.bytes - (cut.b ?? 0), oldestMs: rest?.oldest ?? null })
-        return { id: lastID, dataset, file, records: cut.n, bytes: cut.b ?? 0, createdMs }
-      } catch (err) {
-        await this.writer.exec('ROLLBACK').catch(() => undefined)
-        throw err
-      }
+      const after = this.claimed.get(dataset) ?? 0
+      const cut = await this.writer.get<{ last: number | null, n: number, r: number | null, b: number | null }>(
+        `SELECT max(id) AS last, count(*) AS n, sum(records) AS r, sum(bytes) AS b FROM (
+           SELECT id, records, bytes, sum(records) OVER w - records AS before_r, sum(bytes) OVER w - bytes AS before_b
+           FROM (SELECT id, records, bytes FROM segments WHERE dataset = ? AND id > ? ORDER BY id LIMIT ?)
+           WINDOW w AS (ORDER BY id)
+         ) WHERE before_r < ? AND before_b < ?`, [dataset, after, maxRecords, maxRecords, maxBytes])
+      if (cut === undefined || cut.last === null || cut.n === 0) return undefined
+      const createdMs = Date.now()
+      // unique: a dataset's first message id is claimed once; the gateway id keeps gateways apart
+      const name = `${dataset}-${createdMs}-${this.gatewayId}-${String(after + 1).padStart(10, '0')}`
+      const { lastID } = await this.writer.run(
+        'INSERT INTO flushes (dataset, name, first_id, last_id, records, bytes, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        [dataset, name, after + 1, cut.last, cut.r ?? 0, cut.b ?? 0, createdMs])
+      this.claimed.set(dataset, cut.last)
+      const rest = await this.writer.get<{ oldest: number | null }>(
+        'SELECT min(received_ms) AS oldest FROM segments WHERE dataset = ? AND id > ?', [dataset, cut.last])
+      const p = this.pendingStats(dataset)
+      this.pending.set(dataset, { records: p.records - (cut.r ?? 0), bytes: p.bytes - (cut.b ?? 0), oldestMs: rest?.oldest ?? null })
+      return { id: lastID, dataset, name, firstId: after + 1, lastId: cut.last, records: cut.r ?? 0, bytes: cut.b ?? 0, createdMs }
     })
   }
 
-  async flushLines (flushId: number): Promise<string[]> {
-    const rows = await this.reader.all<{ line: string }>('SELECT line FROM readings WHERE flush_id = ? ORDER BY id', [flushId])
-    return rows.map((r) => r.line)
+  async flushLines (flush: Flush): Promise<string[]> {
+    const rows = await this.reader.all<{ lines: string }>(
+      'SELECT lines FROM segments WHERE dataset = ? AND id BETWEEN ? AND ? ORDER BY id', [flush.dataset, flush.firstId, flush.lastId])
+    const lines: string[] = []
+    for (const r of rows) for (const l of r.lines.split('\n')) if (l !== '') lines.push(l)
+    return lines
+  }
+
+  /** The landing files of a flush: names and lines, the same every time it is asked (a retry rewrites the same files). */
+  async flushFiles (flush: Flush): Promise<Array<{ file: string, lines: string[] }>> {
+    return splitLines(await this.flushLines(flush), this.maxRecords, this.maxBytes).map((lines, part) => ({ file: partFileName(flush, part), lines }))
   }
 
   async completeFlush (flushId: number): Promise<void> {
     await this.exclusive(async () => await this.writer.run('UPDATE flushes SET done_ms = ? WHERE id = ?', [Date.now(), flushId]))
   }
 
-  /** Flushes claimed but not finished: a crash happened between the claim and the sink's success. */
+  /** Flushes claimed but not finished: a crash or a sink failure came between the claim and the files. */
   async unfinishedFlushes (): Promise<Flush[]> {
-    const rows = await this.reader.all<{ id: number, dataset: DatasetName, file: string, records: number, bytes: number, created_ms: number }>(
-      'SELECT id, dataset, file, records, bytes, created_ms FROM flushes WHERE done_ms IS NULL ORDER BY id')
-    return rows.map((r) => ({ id: r.id, dataset: r.dataset, file: r.file, records: r.records, bytes: r.bytes, createdMs: r.created_ms }))
+    const rows = await this.reader.all<{ id: number, dataset: DatasetName, name: string, first_id: number, last_id: number, records: number, bytes: number, created_ms: number }>(
+      'SELECT * FROM flushes WHERE done_ms IS NULL ORDER BY id')
+    return rows.map((r) => ({ id: r.id, dataset: r.dataset, name: r.name, firstId: r.first_id, lastId: r.last_id, records: r.records, bytes: r.bytes, createdMs: r.created_ms }))
   }
 
   /** What became of a device's batch (by seq) or of its readings at one timestamp. */
   async lookup (device: string, by: { seq: number } | { timestamp: number }): Promise<Record<string, unknown>> {
+    const found = 'seq' in by
+      ? await this.reader.all<DeliveryRow>('SELECT * FROM deliveries WHERE device = ? AND dkey = ?', [device, `s:${by.seq}`])
+      : await this.reader.all<DeliveryRow>('SELECT * FROM deliveries WHERE device = ? AND min_ts <= ? AND max_ts >= ?', [device, by.timestamp, by.timestamp])
+    const readings: unknown[] = []
+    for (const d of found) {
+      if (d.segment === null) continue
+      const seg = await this.reader.get<{ dataset: DatasetName, lines: string }>('SELECT dataset, lines FROM segments WHERE id = ?', [d.segment])
+      if (seg === undefined) continue
+      const lines = seg.lines.split('\n').slice(d.first_line ?? 0, (d.first_line ?? 0) + d.records)
+      const flush = await this.reader.get<{ id: number, name: string, first_id: number, last_id: number, done_ms: number | null }>(
+        'SELECT id, name, first_id, last_id, done_ms FROM flushes WHERE dataset = ? AND first_id <= ? AND last_id >= ?', [seg.dataset, d.segment, d.segment])
+      const files = flush?.done_ms != null
+        ? await this.flushFiles({ id: flush.id, dataset: seg.dataset, name: flush.name, firstId: flush.first_id, lastId: flush.last_id, records: 0, bytes: 0, createdMs: 0 })
+        : undefined
+      for (const line of lines) {
+        const record = JSON.parse(line) as Record<string, unknown>
+        if ('timestamp' in by && record.timestamp !== by.timestamp && record.sensorReadingTime !== by.timestamp) continue
+        readings.push({
+          record,
+          status: files !== undefined ? 'landed' : flush !== undefined ? 'landing' : 'accepted',
+          file: files?.find((f) => f.lines.includes(line))?.file ?? null,
+          receivedAt: new Date(d.received_ms).toISOString()
+        })
+      }
+    }
     const [where, value] = 'seq' in by ? ['seq', by.seq] : ['ts', by.timestamp]
-    const readings = await this.reader.all<{ line: string, seq: number | null, ts: number | null, received_ms: number, file: string | null, done_ms: number | null }>(
-      `SELECT r.line, r.seq, r.ts, r.received_ms, f.file, f.done_ms FROM readings r LEFT JOIN flushes f ON f.id = r.flush_id
-       WHERE r.device = ? AND r.${where} = ? ORDER BY r.id`, [device, value])
-    const rejections = await this.reader.all<{ seq: number | null, idx: number | null, ts: number | null, reason: RejectReason, detail: string, received_ms: number }>(
+    const rejected = await this.reader.all<{ seq: number | null, idx: number | null, ts: number | null, reason: RejectReason, detail: string, received_ms: number }>(
       `SELECT seq, idx, ts, reason, detail, received_ms FROM rejections WHERE device = ? AND ${where} = ? ORDER BY id`, [device, value])
-    const batch = 'seq' in by
-      ? await this.reader.get('SELECT first_ms, last_ms, deliveries, accepted, duplicates, rejected FROM batches WHERE device = ? AND seq = ?', [device, by.seq])
-      : undefined
+    const batch = 'seq' in by && found.length > 0 ? { deliveries: found[0].count, accepted: found[0].records } : null
     return {
       device,
       ...by,
-      batch: batch ?? null,
-      readings: readings.map((r) => ({
-        record: JSON.parse(r.line) as unknown,
-        status: r.done_ms !== null ? 'landed' : r.file !== null ? 'landing' : 'accepted',
-        file: r.done_ms !== null ? r.file : null,
-        receivedAt: new Date(r.received_ms).toISOString()
-      })),
-      rejected: rejections.map((j) => ({ index: j.idx, seq: j.seq, timestamp: j.ts, reason: j.reason, detail: j.detail, receivedAt: new Date(j.received_ms).toISOString() }))
+      ...('seq' in by ? { batch } : {}),
+      readings,
+      rejected: rejected.map((j) => ({ index: j.idx, seq: j.seq, timestamp: j.ts, reason: j.reason, detail: j.detail, receivedAt: new Date(j.received_ms).toISOString() }))
     }
   }
 
-  /** Forgets landed readings, rejections and batches older than the retention (they stop deduplicating). */
+  /** Forgets landed records, deliveries, rejections and flushes older than the retention (they stop deduplicating). */
   async prune (olderThanMs: number): Promise<number> {
     return await this.exclusive(async () => {
-      const { changes } = await this.writer.run(
-        'DELETE FROM readings WHERE flush_id IN (SELECT id FROM flushes WHERE done_ms IS NOT NULL AND done_ms < ?)', [olderThanMs])
-      await this.writer.run('DELETE FROM flushes WHERE done_ms IS NOT NULL AND done_ms < ?', [olderThanMs])
+      let removed = 0
+      for (const dataset of DATASET_NAMES) {
+        const done = await this.writer.get<{ last: number | null }>(
+          'SELECT max(last_id) AS last FROM flushes WHERE dataset = ? AND done_ms IS NOT NULL AND done_ms < ?', [dataset, olderThanMs])
+        if (done?.last == null) continue
+        removed += (await this.writer.run('DELETE FROM segments WHERE dataset = ? AND id <= ?', [dataset, done.last])).changes
+        // the newest flush row of a dataset stays: it remembers where claiming resumes
+        await this.writer.run('DELETE FROM flushes WHERE dataset = ? AND last_id < ? AND done_ms IS NOT NULL', [dataset, done.last])
+      }
+      await this.writer.run('DELETE FROM deliveries WHERE received_ms < ? AND (segment IS NULL OR segment NOT IN (SELECT id FROM segments))', [olderThanMs])
       await this.writer.run('DELETE FROM rejections WHERE received_ms < ?', [olderThanMs])
-      await this.writer.run('DELETE FROM batches WHERE last_ms < ?', [olderThanMs])
-      return changes
+      return removed
     })
   }
 
@@ -351,3 +474,5 @@ export class Outbox {
     await this.reader.close()
   }
 }
+
+interface DeliveryRow { device: string, dkey: string, segment: number | null, first_line: number | null, records: number, min_ts: number | null, max_ts: number | null, received_ms: number, count: number }

@@ -65,14 +65,15 @@ export function createIngest (deps: { config: GatewayConfig, outbox: Outbox, bat
       const dataset = datasetOfKind(kind)
       const message = refused === undefined
         ? validateDeviceMessage(kind, identity, payload, limits)
-        : { seq: null, records: [], rejections: [{ index: null, reason: refused, detail: refused, ts: null }], readings: 1 }
+        : { seq: null, lines: [], minTs: null, maxTs: null, rejections: [{ index: null, reason: refused, detail: refused, ts: null }], readings: 1 }
       metrics.received.inc({ dataset, transport }, message.readings)
-      const result = await outbox.accept({ dataset, device: deviceKey(kind, identity), seq: message.seq, records: message.records, rejections: message.rejections })
+      const result = await outbox.accept({ dataset, device: deviceKey(kind, identity), ...message })
       metrics.accepted.inc({ dataset }, result.accepted)
       if (result.duplicates > 0) metrics.deduplicated.inc({ dataset }, result.duplicates)
-      for (const r of message.rejections) metrics.rejected.inc({ dataset, reason: r.reason }, r.index === null ? message.readings : 1)
+      // a redelivered message counts as duplicates whole: its refusals were counted the first time
+      if (result.fresh) for (const r of message.rejections) metrics.rejected.inc({ dataset, reason: r.reason }, r.index === null ? message.readings : 1)
       if (result.accepted > 0) batcher.poke()
-      return { seq: message.seq, readings: message.readings, accepted: result.accepted, duplicates: result.duplicates, rejected: message.rejections }
+      return { seq: message.seq, readings: message.readings, accepted: result.accepted, duplicates: result.duplicates, rejected: result.fresh ? message.rejections : [] }
     },
     customers: async (records) => {
       const problems: Problem[] = []
@@ -96,8 +97,9 @@ export function createIngest (deps: { config: GatewayConfig, outbox: Outbox, bat
         const email = (JSON.parse(v.line) as { email: string }).email
         byEmail.set(email, [...(byEmail.get(email) ?? []), v])
       }
-      const results = await Promise.all([...byEmail].map(async ([email, recs]) =>
-        await outbox.accept({ dataset: 'customer', device: `customer/${email}`, seq: null, records: recs, rejections: [] })))
+      // each record is its own message: the same record sent again is a duplicate, a changed one is an update
+      const results = await Promise.all([...byEmail].flatMap(([email, recs]) => recs.map(async (rec) =>
+        await outbox.accept({ dataset: 'customer', device: `customer/${email}`, seq: null, lines: [rec.line], minTs: rec.ts, maxTs: rec.ts, rejections: [], readings: 1 }))))
       const accepted = results.reduce((a, r) => a + r.accepted, 0)
       const duplicates = results.reduce((a, r) => a + r.duplicates, 0)
       metrics.accepted.inc({ dataset: 'customer' }, accepted)

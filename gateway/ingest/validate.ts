@@ -1,7 +1,6 @@
 // Validates what a device or the website sends and turns each good record into its landing line
 // (NDJSON with exactly the seed's fields, in the seed's order). A bad message or reading is an
 // expected outcome, returned with its reason, never thrown.
-import { createHash } from 'node:crypto'
 import { DATASETS, type FieldSpec } from '../../contracts/datasets.js'
 import {
   AXIS_LIMIT, DISTANCE_RANGE, MAX_FUTURE_SKEW_MS, MIN_READING_TIME_MS, type RejectReason
@@ -13,8 +12,6 @@ export interface LandingRecord {
   line: string
   /** the record's time (epoch ms), for ledger look-ups */
   ts: number | null
-  /** content key: the same record delivered twice has the same key */
-  key: string
 }
 
 export interface Rejection {
@@ -27,7 +24,10 @@ export interface Rejection {
 
 export interface ValidatedMessage {
   seq: number | null
-  records: LandingRecord[]
+  /** landing lines of the valid readings, in the order sent */
+  lines: string[]
+  minTs: number | null
+  maxTs: number | null
   rejections: Rejection[]
   /** readings the message carried (valid or not) */
   readings: number
@@ -37,8 +37,6 @@ export interface Limits {
   maxPayloadBytes: number
   maxBatchReadings: number
 }
-
-const contentKey = (line: string): string => createHash('sha1').update(line).digest('base64url')
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v)
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v)
@@ -50,7 +48,9 @@ function checkTime (v: unknown, field: string, nowMs: number): [RejectReason, st
   return undefined
 }
 
-function validateReading (kind: DeviceKind, identity: string, r: unknown, nowMs: number): LandingRecord | [RejectReason, string, number | null] {
+// Lines are built by hand rather than by JSON.stringify: the field order is fixed, numbers print as
+// JSON prints them (String(n) for a finite number) and the identity is escaped once per message.
+function validateReading (kind: DeviceKind, identity: string, idJson: string, r: unknown, nowMs: number): LandingRecord | [RejectReason, string, number | null] {
   if (typeof r !== 'object' || r === null || Array.isArray(r)) return ['not_a_reading', 'a reading must be a JSON object', null]
   const o = r as Record<string, unknown>
   const idField = IDENTITY_FIELD[kind]
@@ -64,8 +64,7 @@ function validateReading (kind: DeviceKind, identity: string, r: unknown, nowMs:
     if (o.distanceFromObject < DISTANCE_RANGE.min || o.distanceFromObject > DISTANCE_RANGE.max) {
       return ['out_of_range', `distanceFromObject ${o.distanceFromObject} is outside ${DISTANCE_RANGE.min}..${DISTANCE_RANGE.max}`, ts]
     }
-    const line = JSON.stringify({ sensorReadingTime: o.sensorReadingTime, serialNumber: identity, distanceFromObject: o.distanceFromObject })
-    return { line, ts, key: contentKey(line) }
+    return { line: `{"sensorReadingTime":${o.sensorReadingTime as number},"serialNumber":${idJson},"distanceFromObject":${o.distanceFromObject}}`, ts }
   }
   const bad = checkTime(o.timestamp, 'timestamp', nowMs)
   const ts = isInt(o.timestamp) ? o.timestamp : null
@@ -76,14 +75,13 @@ function validateReading (kind: DeviceKind, identity: string, r: unknown, nowMs:
     if (!isNum(v)) return ['wrong_type', `${axis} must be a number`, ts]
     if (Math.abs(v) > AXIS_LIMIT) return ['out_of_range', `${axis} ${v} is beyond ±${AXIS_LIMIT}`, ts]
   }
-  const line = JSON.stringify({ user: identity, timestamp: o.timestamp, x: o.x, y: o.y, z: o.z })
-  return { line, ts, key: contentKey(line) }
+  return { line: `{"user":${idJson},"timestamp":${o.timestamp as number},"x":${o.x as number},"y":${o.y as number},"z":${o.z as number}}`, ts }
 }
 
 /** A device message: one reading, or {"seq": n, "readings": [...]}. */
 export function validateDeviceMessage (kind: DeviceKind, identity: string, payload: Buffer | string | unknown, limits: Limits, nowMs = Date.now()): ValidatedMessage {
   const refuse = (reason: RejectReason, detail: string): ValidatedMessage =>
-    ({ seq: null, records: [], rejections: [{ index: null, reason, detail, ts: null }], readings: 1 })
+    ({ seq: null, lines: [], minTs: null, maxTs: null, rejections: [{ index: null, reason, detail, ts: null }], readings: 1 })
   let body: unknown = payload
   if (typeof payload === 'string' || Buffer.isBuffer(payload)) {
     const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length
@@ -111,14 +109,23 @@ export function validateDeviceMessage (kind: DeviceKind, identity: string, paylo
   } else {
     items = [o]
   }
-  const records: LandingRecord[] = []
+  const lines: string[] = []
   const rejections: Rejection[] = []
-  items.forEach((item, index) => {
-    const outcome = validateReading(kind, identity, item, nowMs)
-    if (Array.isArray(outcome)) rejections.push({ index, reason: outcome[0], detail: outcome[1], ts: outcome[2] })
-    else records.push(outcome)
-  })
-  return { seq, records, rejections, readings: items.length }
+  const idJson = JSON.stringify(identity)
+  let minTs: number | null = null
+  let maxTs: number | null = null
+  for (let index = 0; index < items.length; index++) {
+    const outcome = validateReading(kind, identity, idJson, items[index], nowMs)
+    if (Array.isArray(outcome)) {
+      rejections.push({ index, reason: outcome[0], detail: outcome[1], ts: outcome[2] })
+    } else {
+      lines.push(outcome.line)
+      const ts = outcome.ts as number
+      if (minTs === null || ts < minTs) minTs = ts
+      if (maxTs === null || ts > maxTs) maxTs = ts
+    }
+  }
+  return { seq, lines, minTs, maxTs, rejections, readings: items.length }
 }
 
 export interface Problem { index: number, field: string | null, reason: RejectReason, detail: string }
@@ -151,8 +158,7 @@ export function validateCustomer (record: unknown, index: number): LandingRecord
     else if (o[spec.name] !== undefined && o[spec.name] !== null) out[spec.name] = o[spec.name]
   }
   if (problems.length > 0) return problems
-  const line = JSON.stringify(out)
-  return { line, ts: typeof out.lastUpdateDate === 'number' ? out.lastUpdateDate : null, key: contentKey(line) }
+  return { line: JSON.stringify(out), ts: typeof out.lastUpdateDate === 'number' ? out.lastUpdateDate : null }
 }
 
 export const datasetOfKind = (kind: DeviceKind): 'step_trainer' | 'accelerometer' => DATASET_OF_KIND[kind]

@@ -22,15 +22,17 @@ const until = async (cond: () => Promise<boolean>, ms = 5000): Promise<void> => 
 }
 const readings = (n: number, from = 0): string => JSON.stringify({ readings: Array.from({ length: n }, (_, i) => ({ sensorReadingTime: 1655564444103 + from + i, distanceFromObject: 250 })) })
 
-t.test('max records: full files go at once, the rest waits', async (t) => {
+t.test('max records: files go as soon as they are full, none larger; fewer wait', async (t) => {
   const gw = await startGateway(t, { batch: { maxRecords: 10, maxAgeMs: 60_000 } })
   const trainer = await connectDevice(t, gw.mqttUrl, 'step-trainer', 'sn-1')
-  await trainer.publishAsync('stedi/v1/step-trainer/sn-1/readings', readings(25), { qos: 1 })
-  await until(async () => (await files(gw.landing)).length === 2)
-  t.same((await files(gw.landing)).map((f) => f.length), [10, 10])
-  t.equal(gw.gateway.outbox.pendingStats('step_trainer').records, 5)
-  await gw.gateway.batcher.drain()
-  t.same((await files(gw.landing)).map((f) => f.length), [10, 10, 5])
+  await trainer.publishAsync('stedi/v1/step-trainer/sn-1/readings', readings(4), { qos: 1 })
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  t.same(await files(gw.landing), [], 'below max records and max age: waiting')
+  t.equal(gw.gateway.outbox.pendingStats('step_trainer').records, 4)
+  await trainer.publishAsync('stedi/v1/step-trainer/sn-1/readings', readings(21, 100), { qos: 1 })
+  await until(async () => (await files(gw.landing)).length === 3)
+  t.same((await files(gw.landing)).map((f) => f.length), [10, 10, 5], 'split at max records')
+  t.equal(gw.gateway.outbox.pendingStats('step_trainer').records, 0)
 })
 
 t.test('max bytes', async (t) => {
@@ -60,10 +62,10 @@ t.test('a flush that fails after its claim is finished later, under the same nam
   const attempts: string[] = []
   const flaky: Sink = {
     ...real,
-    publish: async (flush, lines) => {
-      attempts.push(flush.file)
+    publish: async (flush, parts) => {
+      attempts.push(parts.map((p) => p.file).join(','))
       if (attempts.length === 1) throw new Error('disk full (simulated)')
-      await real.publish(flush, lines)
+      await real.publish(flush, parts)
     }
   }
   const gw = await startGateway(t, { landingDir: landing, batch: { maxAgeMs: 20 } }, flaky)

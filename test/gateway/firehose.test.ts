@@ -35,7 +35,7 @@ t.test('a 200 answer with FailedPutCount: only the failed records are sent again
   t.teardown(sink.close)
   // lines of ~600 KiB make one record each
   const lines = Array.from({ length: 5 }, (_, i) => `${i}`.repeat(600 * 1024))
-  await sink.publish({ id: 1, dataset: 'accelerometer', file: 'f', records: 5, bytes: 0, createdMs: 0 }, lines)
+  await sink.publish({ id: 1, dataset: 'accelerometer', name: 'f', firstId: 1, lastId: 1, records: 5, bytes: 0, createdMs: 0 }, [{ file: 'f-p000.json', lines }])
   t.same(retries, [2])
   t.same(fake.calls.map((c) => [c.records, c.failed]), [[5, 2], [2, 0]])
   const got = (fake.records.get('stedi-accelerometer') ?? []).map((b) => b.toString()[0]).sort()

@@ -9,16 +9,19 @@ const v = (kind: 'step-trainer' | 'accelerometer', payload: unknown): ReturnType
 
 t.test('a single reading and a batch become landing lines with the identity from the topic', async (t) => {
   const one = v('step-trainer', { sensorReadingTime: 1655564444103, distanceFromObject: 218 })
-  t.same(one.records.map((r) => r.line), ['{"sensorReadingTime":1655564444103,"serialNumber":"dev-1","distanceFromObject":218}'])
+  t.same(one.lines, ['{"sensorReadingTime":1655564444103,"serialNumber":"dev-1","distanceFromObject":218}'])
   t.equal(one.seq, null)
   const batch = v('accelerometer', { seq: 7, readings: [{ timestamp: 1655564444103, x: 1, y: -1, z: 0.5 }, { timestamp: 1655564444104, x: 0, y: 0, z: 0, extra: 'ignored' }] })
   t.equal(batch.seq, 7)
-  t.same(batch.records.map((r) => r.line), [
+  t.same(batch.lines, [
     '{"user":"dev-1","timestamp":1655564444103,"x":1,"y":-1,"z":0.5}',
     '{"user":"dev-1","timestamp":1655564444104,"x":0,"y":0,"z":0}'
   ])
-  t.not(batch.records[0].key, batch.records[1].key)
-  t.equal(v('accelerometer', { timestamp: 1655564444103, x: 1, y: -1, z: 0.5 }).records[0].key, batch.records[0].key, 'the same reading has the same key in any message')
+  t.same([batch.minTs, batch.maxTs], [1655564444103, 1655564444104])
+  const odd = v('accelerometer', { timestamp: 1655564444103, x: 999.5, y: -0, z: 1.25e-7 })
+  t.same(JSON.parse(odd.lines[0]), { user: 'dev-1', timestamp: 1655564444103, x: 999.5, y: 0, z: 1.25e-7 }, 'hand-built lines are JSON')
+  const quoted = validateDeviceMessage('accelerometer', 'a"b\\c@test.com', JSON.stringify({ timestamp: 1655564444103, x: 0, y: 0, z: 0 }), limits, now)
+  t.equal((JSON.parse(quoted.lines[0]) as { user: string }).user, 'a"b\\c@test.com', 'the identity is escaped')
 })
 
 t.test('bad messages and readings are refused with a reason', async (t) => {
@@ -43,7 +46,7 @@ t.test('bad messages and readings are refused with a reason', async (t) => {
   t.same(reason('accelerometer', { timestamp: 1655564444103, x: 1, y: 1, z: 1e9 }), ['out_of_range'])
   t.same(reason('accelerometer', { timestamp: 1655564444103, x: 1, y: 1, z: 1, user: 'other@test.com' }), ['identity_mismatch'])
   const mixed = v('accelerometer', { seq: 1, readings: [{ timestamp: 1655564444103, x: 1, y: 1, z: 1 }, null, { timestamp: 1655564444103, x: '1', y: 1, z: 1 }] })
-  t.equal(mixed.records.length, 1, 'the good reading of a batch is kept')
+  t.equal(mixed.lines.length, 1, 'the good reading of a batch is kept')
   t.same(mixed.rejections.map((r) => [r.index, r.reason]), [[1, 'not_a_reading'], [2, 'wrong_type']])
 })
 

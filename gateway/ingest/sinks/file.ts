@@ -18,18 +18,19 @@ export async function createFileSink (landingDir: string): Promise<Sink> {
   }
   return {
     name: 'file',
-    publish: async (flush: Flush, lines: string[]) => {
+    publish: async (flush: Flush, files: Array<{ file: string, lines: string[] }>) => {
       const dir = path.join(landingDir, DATASETS[flush.dataset].landingDir)
-      const target = path.join(dir, flush.file)
-      const tmp = path.join(dir, `.${flush.file}.tmp`)
-      const handle = await fs.open(tmp, 'w')
-      try {
-        await handle.writeFile(lines.join('\n') + '\n')
-        await handle.sync()
-      } finally {
-        await handle.close()
+      for (const { file, lines } of files) {
+        const tmp = path.join(dir, `.${file}.tmp`)
+        const handle = await fs.open(tmp, 'w')
+        try {
+          await handle.writeFile(lines.join('\n') + '\n')
+          await handle.sync()
+        } finally {
+          await handle.close()
+        }
+        await fs.rename(tmp, path.join(dir, file))
       }
-      await fs.rename(tmp, target)
       await fsyncDir(dir)
     },
     check: async () => {

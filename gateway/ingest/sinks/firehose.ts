@@ -88,9 +88,9 @@ export function createFirehoseSink (options: FirehoseSinkOptions): Sink {
   }
   return {
     name: 'firehose',
-    publish: async (flush: Flush, lines: string[]) => {
+    publish: async (flush: Flush, files: Array<{ file: string, lines: string[] }>) => {
       try {
-        await putAll(config.streams[flush.dataset], packRecords(lines))
+        await putAll(config.streams[flush.dataset], packRecords(files.flatMap((f) => f.lines)))
         lastError = undefined
       } catch (err) {
         lastError = (err as Error).message

@@ -5,7 +5,8 @@ import type { Flush } from '../outbox.js'
 
 export interface Sink {
   readonly name: 'file' | 'firehose'
-  publish: (flush: Flush, lines: string[]) => Promise<void>
+  /** publishes a flush's files (names fixed by the outbox, so that a retry rewrites the same ones) */
+  publish: (flush: Flush, files: Array<{ file: string, lines: string[] }>) => Promise<void>
   /** undefined when ready, else what is wrong (for /readyz) */
   check: () => Promise<string | undefined>
   close: () => Promise<void>
