@@ -27,7 +27,6 @@ export const REJECT_REASONS = Object.freeze({
   identity_mismatch: 'the reading names another device than the one sending it',
   rate_limited: 'the device sent faster than its rate limit allows',
   overloaded: 'the gateway could not take the reading before its outbox drained',
-  unknown_topic: 'published to a topic that is not a readings topic',
   request_refused: 'a customer record sent in a request that was refused for another record\'s problems'
 } as const)
 export type RejectReason = keyof typeof REJECT_REASONS

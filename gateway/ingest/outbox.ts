@@ -169,7 +169,8 @@ export class Outbox {
       await fs.mkdir(stateDir, { recursive: true })
       const file = path.join(stateDir, 'gateway.sqlite')
       const writer = await openDatabase(file)
-      await writer.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;')
+      // the deliveries index is written at random places: keep it in memory rather than re-read pages
+      await writer.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -131072;')
       await writer.exec(SCHEMA)
       await writer.run("INSERT OR IGNORE INTO meta (key, value) VALUES ('gateway_id', ?)", [randomBytes(3).toString('hex')])
       const id = await writer.get<{ value: string }>("SELECT value FROM meta WHERE key = 'gateway_id'")

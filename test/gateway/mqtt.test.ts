@@ -61,12 +61,12 @@ t.test('authentication and the ACL', async (t) => {
   t.not(stolen.code, 0, 'a credential works only with its own identity')
 
   const trainer = await connectDevice(t, gw.mqttUrl, 'step-trainer', 'sn-1')
-  const closed = new Promise((resolve) => trainer.once('close', resolve))
+  const closed = new Promise<void>((resolve) => trainer.once('close', () => resolve()))
   trainer.publish('stedi/v1/step-trainer/sn-2/readings', JSON.stringify({ sensorReadingTime: 1655564444103, distanceFromObject: 1 }), { qos: 1 })
   await closed
   t.pass('publishing as another trainer closes the connection')
   const asPhone = await connectDevice(t, gw.mqttUrl, 'step-trainer', 'sn-1')
-  const closed2 = new Promise((resolve) => asPhone.once('close', resolve))
+  const closed2 = new Promise<void>((resolve) => asPhone.once('close', () => resolve()))
   asPhone.publish('stedi/v1/accelerometer/sn-1/readings', JSON.stringify({ timestamp: 1655564444103, x: 0, y: 0, z: 0 }), { qos: 1 })
   await closed2
   t.pass('nor as a phone')

@@ -4,6 +4,9 @@ import path from 'node:path'
 import t from 'tap'
 import sqlite3 from 'sqlite3'
 import { PIPELINE_ERRORS } from '../../pipeline/errors.js'
+import { GATEWAY_ERRORS } from '../../gateway/errors.js'
+import { REJECT_REASONS } from '../../contracts/readings.js'
+import { QUARANTINE_REASONS } from '../../contracts/datasets.js'
 import { cli, customer, fingerprint, run, tempDir, writeLanding } from '../helpers/index.js'
 
 const oneLine = (stderr: string): boolean => stderr.trim().split('\n').length === 1
@@ -105,7 +108,9 @@ t.test('bad options are usage errors (exit 2) that say which flag', async (t) =>
   }
 })
 
-t.test('every error code is documented in docs/errors.md', async (t) => {
+t.test('every error code and refusal reason is documented in docs/errors.md', async (t) => {
   const doc = await fs.readFile(new URL('../../docs/errors.md', import.meta.url), 'utf8')
-  for (const code of Object.keys(PIPELINE_ERRORS)) t.match(doc, `\`${code}\``, code)
+  for (const code of [...Object.keys(PIPELINE_ERRORS), ...Object.keys(GATEWAY_ERRORS), ...Object.keys(REJECT_REASONS), ...Object.keys(QUARANTINE_REASONS)]) {
+    t.match(doc, `\`${code}`, code)
+  }
 })
