@@ -29,7 +29,7 @@ export function createAuthorizePublish (deps: { ingest: Ingest, metrics: Gateway
     // a rough count for the rate limit without parsing twice: a batch of N readings holds N '{'
     const estimate = Math.max(1, payload.length > 0 ? countObjects(payload) - 1 : 1)
     ingest.waitForAdmission(kind, identity, estimate)
-      .then(async (refused) => await ingest.device(kind, identity, payload, 'mqtt', refused))
+      .then(async (refused) => await ingest.device(kind, identity, payload, 'mqtt', refused === undefined ? undefined : { reason: refused, readings: estimate }))
       .then(() => {
         metrics.ackLatency.observe((performance.now() - started) / 1000)
         callback(null)

@@ -1,7 +1,7 @@
 // A token bucket per device: readings per second sustained, a burst above it. One device sending
 // too fast waits (MQTT) or is told to retry (HTTP 429); the others are not slowed.
 export interface RateLimiter {
-  /** ms to wait before `n` readings fit (0 = now); Infinity when n exceeds the burst */
+  /** takes n tokens and returns 0, or takes none and returns the ms until n fit (Infinity: never, n exceeds the burst) */
   reserve: (device: string, n: number, nowMs?: number) => number
 }
 
@@ -19,8 +19,9 @@ export function createRateLimiter (readingsPerSecond: number, burst: number): Ra
       }
       b.tokens = Math.min(burst, b.tokens + ((nowMs - b.at) / 1000) * readingsPerSecond)
       b.at = nowMs
-      b.tokens -= n
-      return b.tokens >= 0 ? 0 : Math.ceil((-b.tokens / readingsPerSecond) * 1000)
+      // tokens are taken only when all fit: a device that waits and asks again is not charged twice
+      if (b.tokens >= n) { b.tokens -= n; return 0 }
+      return Math.ceil(((n - b.tokens) / readingsPerSecond) * 1000)
     }
   }
 }

@@ -2,7 +2,7 @@
 // outbox (deduplicating), count. It resolves only when the outcome is durable, so a transport
 // acknowledges (PUBACK, HTTP 202) exactly what is accounted for.
 import type { DeviceKind } from '../../contracts/topics.js'
-import type { RejectReason } from '../../contracts/readings.js'
+import { REJECT_REASONS, type RejectReason } from '../../contracts/readings.js'
 import type { GatewayConfig } from '../config.js'
 import type { GatewayMetrics } from '../metrics.js'
 import type { Batcher } from './batcher.js'
@@ -27,7 +27,8 @@ export interface Ingest {
   overloaded: () => boolean
   /** HTTP asks first and answers 429/503; MQTT waits (bounded) instead */
   admit: (kind: DeviceKind, identity: string, readings: number) => Admission
-  device: (kind: DeviceKind, identity: string, payload: Buffer | string | unknown, transport: Transport, refused?: RejectReason) => Promise<DeviceOutcome>
+  /** refused: the transport already decided to refuse the message (rate limit, full outbox); it is recorded */
+  device: (kind: DeviceKind, identity: string, payload: Buffer | string | unknown, transport: Transport, refused?: { reason: RejectReason, readings: number }) => Promise<DeviceOutcome>
   customers: (records: unknown[]) => Promise<{ accepted: number, duplicates: number } | { problems: Problem[] }>
   /** MQTT's bounded wait for admission: resolves with the reason to refuse, if any */
   waitForAdmission: (kind: DeviceKind, identity: string, readings: number) => Promise<RejectReason | undefined>
@@ -65,7 +66,7 @@ export function createIngest (deps: { config: GatewayConfig, outbox: Outbox, bat
       const dataset = datasetOfKind(kind)
       const message = refused === undefined
         ? validateDeviceMessage(kind, identity, payload, limits)
-        : { seq: null, lines: [], minTs: null, maxTs: null, rejections: [{ index: null, reason: refused, detail: refused, ts: null }], readings: 1 }
+        : { seq: null, lines: [], minTs: null, maxTs: null, rejections: [{ index: null, reason: refused.reason, detail: REJECT_REASONS[refused.reason], ts: null }], readings: refused.readings }
       metrics.received.inc({ dataset, transport }, message.readings)
       const result = await outbox.accept({ dataset, device: deviceKey(kind, identity), ...message })
       metrics.accepted.inc({ dataset }, result.accepted)
