@@ -11,7 +11,6 @@ export class UsageError extends Error {
 
 export interface Command {
   name: string
-  summary: string
   usage: string
   run: (argv: string[]) => Promise<number>
 }

@@ -1,15 +1,28 @@
 // The command dispatcher of `stedi`. Each subcommand lives in cli/commands/; this file only
 // dispatches, prints errors as one line, and maps them to exit codes.
-import { isPipelineError } from '../pipeline/errors.js'
 import { type Command, UsageError } from './args.js'
-import { pipelineCommands } from './commands/pipeline.js'
-import { counts, query } from './commands/read.js'
-import { demo } from './commands/demo.js'
-import { simulateGenerate } from './commands/simulate.js'
-import { devicesToken, gateway } from './commands/gateway.js'
-import { GatewayError } from '../gateway/errors.js'
 
-const COMMANDS: Command[] = [...pipelineCommands, counts, query, gateway, devicesToken, simulateGenerate, demo]
+// Commands load on use: `stedi pipeline run` should not pay for the broker, the web server and the
+// AWS SDK, nor `stedi gateway` for DuckDB.
+interface Entry { name: string, summary: string, load: () => Promise<Command> }
+
+const COMMANDS: Entry[] = [
+  { name: 'pipeline run', summary: 'promote landing -> trusted -> curated once and print the row-count table', load: async () => (await import('./commands/pipeline.js')).pipelineCommands[0] },
+  { name: 'pipeline schedule', summary: 'run the pipeline every interval (logs one JSON line per run)', load: async () => (await import('./commands/pipeline.js')).pipelineCommands[1] },
+  { name: 'pipeline history', summary: 'list recent runs with their status, counts and timings', load: async () => (await import('./commands/pipeline.js')).pipelineCommands[2] },
+  { name: 'counts', summary: 'print the row counts of the current table versions', load: async () => (await import('./commands/read.js')).counts },
+  { name: 'query', summary: 'read-only SQL over the zone tables by their seed names', load: async () => (await import('./commands/read.js')).query },
+  { name: 'gateway', summary: 'run the device gateway: MQTT broker and HTTP API writing landing files', load: async () => (await import('./commands/gateway.js')).gateway },
+  { name: 'devices token', summary: 'print the credential of a device (or a service) for the gateway secret', load: async () => (await import('./commands/gateway.js')).devicesToken },
+  { name: 'simulate generate', summary: 'write a deterministic landing dataset (customers, phone and trainer readings)', load: async () => (await import('./commands/simulate.js')).simulateGenerate },
+  { name: 'demo', summary: 'promote the bundled sample dataset and print the row-count table', load: async () => (await import('./commands/demo.js')).demo }
+]
+
+/** The error types of the components, recognised by their coded shape rather than imported. */
+function codedError (err: unknown): { code: string, message: string } | undefined {
+  const e = err as { name?: unknown, code?: unknown, message?: unknown } | null
+  return (e?.name === 'PipelineError' || e?.name === 'GatewayError') && typeof e.code === 'string' ? { code: e.code, message: String(e.message) } : undefined
+}
 
 export const EXIT = Object.freeze({ ok: 0, failed: 1, usage: 2, busy: 3 })
 
@@ -43,19 +56,16 @@ export async function main (argv: string[]): Promise<number> {
     return EXIT.usage
   }
   try {
-    return await command.run(argv.slice(command.name.split(' ').length))
+    return await (await command.load()).run(argv.slice(command.name.split(' ').length))
   } catch (err) {
     if (err instanceof UsageError) {
       console.error(`stedi ${command.name}: ${err.message} (stedi ${command.name} --help)`)
       return EXIT.usage
     }
-    if (err instanceof GatewayError) {
-      console.error(`stedi ${command.name}: ${err.message} [${err.code}]`)
-      return EXIT.failed
-    }
-    if (isPipelineError(err)) {
-      console.error(`stedi ${command.name}: ${err.message} [${err.code}]`)
-      return err.code === 'PIPE_ERR_BUSY' ? EXIT.busy : EXIT.failed
+    const coded = codedError(err)
+    if (coded !== undefined) {
+      console.error(`stedi ${command.name}: ${coded.message} [${coded.code}]`)
+      return coded.code === 'PIPE_ERR_BUSY' ? EXIT.busy : EXIT.failed
     }
     console.error(`stedi ${command.name}: unexpected error: ${(err as Error).stack ?? String(err)}`)
     return EXIT.failed

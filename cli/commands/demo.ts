@@ -10,7 +10,6 @@ export const SAMPLE_LANDING = 'data/sample'
 
 export const demo: Command = {
   name: 'demo',
-  summary: 'promote the bundled sample dataset and print the row-count table',
   usage: `stedi demo [--lakehouse DIR]
 
 Runs the zone pipeline (full refresh) over the simulator-generated sample in ${SAMPLE_LANDING}/ and

@@ -13,7 +13,6 @@ export function secretsFromEnv (env: NodeJS.ProcessEnv = process.env): string[] 
 
 export const gateway: Command = {
   name: 'gateway',
-  summary: 'run the device gateway: MQTT broker and HTTP API writing landing files',
   usage: `stedi gateway --landing DIR --state DIR [options]
 
 Accepts readings over MQTT (TCP, and WebSocket at /mqtt on the HTTP port) and HTTP, validates,
@@ -103,7 +102,6 @@ accepted during a rotation); \`stedi devices token\` prints one.
 
 export const devicesToken: Command = {
   name: 'devices token',
-  summary: 'print the credential of a device (or a service) for the gateway secret',
   usage: `stedi devices token ID --kind step-trainer|accelerometer|service
 
 Prints the credential for ID (a trainer's serialNumber, a phone user's email, or a service name

@@ -45,7 +45,6 @@ function configFrom (values: Record<string, unknown>): PipelineConfigInput {
 
 const run: Command = {
   name: 'pipeline run',
-  summary: 'promote landing -> trusted -> curated once and print the row-count table',
   usage: `stedi pipeline run [options]
 
 Reads the landing files not read before, rebuilds the zone tables (Parquet) and prints the
@@ -83,7 +82,6 @@ ${COMMON_USAGE}
 
 const schedule: Command = {
   name: 'pipeline schedule',
-  summary: 'run the pipeline every interval (logs one JSON line per run)',
   usage: `stedi pipeline schedule --every DURATION [options]
 
 Runs the pipeline now and then every DURATION (e.g. 30s, 5m), until SIGINT or SIGTERM, which let the
@@ -121,7 +119,6 @@ ${COMMON_USAGE}`,
 
 const history: Command = {
   name: 'pipeline history',
-  summary: 'list recent runs with their status, counts and timings',
   usage: `stedi pipeline history [--lakehouse DIR] [--limit N] [--json]
 
   --lakehouse DIR           (default ${DEFAULT_LAKEHOUSE})

@@ -6,7 +6,6 @@ import { DEFAULT_LAKEHOUSE } from '../defaults.js'
 
 export const counts: Command = {
   name: 'counts',
-  summary: 'print the row counts of the current table versions',
   usage: `stedi counts [--lakehouse DIR] [--json]
 
 Without --json: the row-count table in the seed's layout, then the quarantined line counts.
@@ -26,7 +25,6 @@ With --json exactly:
 
 export const query: Command = {
   name: 'query',
-  summary: 'read-only SQL over the zone tables by their seed names',
   usage: `stedi query [--lakehouse DIR] [--format table|json|csv] "SELECT ..."
 
 Tables: customer_landing, accelerometer_landing, step_trainer_landing, customer_trusted,

@@ -10,7 +10,6 @@ const ratio = (flag: string, value: string | undefined, fallback: number): numbe
 
 export const simulateGenerate: Command = {
   name: 'simulate generate',
-  summary: 'write a deterministic landing dataset (customers, phone and trainer readings)',
   usage: `stedi simulate generate --out DIR [--customers N] [--seed S] [--consent-ratio P]
                         [--bad-ratio P] [--duplicate-ratio P]
 
