@@ -15,6 +15,7 @@ const COMMANDS: Entry[] = [
   { name: 'gateway', summary: 'run the device gateway: MQTT broker and HTTP API writing landing files', load: async () => (await import('./commands/gateway.js')).gateway },
   { name: 'devices token', summary: 'print the credential of a device (or a service) for the gateway secret', load: async () => (await import('./commands/gateway.js')).devicesToken },
   { name: 'simulate generate', summary: 'write a deterministic landing dataset (customers, phone and trainer readings)', load: async () => (await import('./commands/simulate.js')).simulateGenerate },
+  { name: 'simulate replay', summary: 'send a landing dataset through a gateway as its devices and the website would', load: async () => (await import('./commands/simulate.js')).simulateReplay },
   { name: 'demo', summary: 'promote the bundled sample dataset and print the row-count table', load: async () => (await import('./commands/demo.js')).demo }
 ]
 

@@ -1,4 +1,8 @@
 import { GENERATE_DEFAULTS, generateLanding } from '../../simulator/generate.js'
+import { replay } from '../../simulator/replay.js'
+import { issueCredential } from '../../gateway/credentials.js'
+import { createProgress } from '../progress.js'
+import { secretsFromEnv } from './gateway.js'
 import { type Command, UsageError, parse, wholeNumber } from '../args.js'
 
 const ratio = (flag: string, value: string | undefined, fallback: number): number => {
@@ -38,5 +42,48 @@ published data's format. The same options give the same files.
     console.log(`wrote ${values.out}: customer ${summary.lines.customer} lines, accelerometer ${summary.lines.accelerometer} ` +
       `(${summary.badLines.accelerometer} bad), step_trainer ${summary.lines.step_trainer} (${summary.badLines.step_trainer} bad)`)
     return 0
+  }
+}
+
+export const simulateReplay: Command = {
+  name: 'simulate replay',
+  usage: `stedi simulate replay --data DIR --mqtt URL --http URL [--batch N] [--concurrency N]
+                      [--duplicate-ratio P] [--disconnect-every N]
+
+Sends a landing dataset (such as ../shared/data/stedi) through a gateway as the devices and the
+website would have: customers over HTTP, each trainer's and each phone's readings over MQTT under
+its own identity, in QoS 1 batches. Credentials derive from STEDI_GATEWAY_SECRET, as the gateway's.
+Exits 0 only when every record was acknowledged.
+
+  --batch N                 readings per MQTT batch (default 100)
+  --concurrency N           devices replaying at once (default 32)
+  --duplicate-ratio P       share of batches sent twice, as at-least-once devices do (default 0)
+  --disconnect-every N      drop each device's connection after N batches, mid-publish (default never)`,
+  run: async (argv) => {
+    const { values } = parse(argv, {
+      data: { type: 'string' }, mqtt: { type: 'string' }, http: { type: 'string' }, batch: { type: 'string' },
+      concurrency: { type: 'string' }, 'duplicate-ratio': { type: 'string' }, 'disconnect-every': { type: 'string' }
+    })
+    if (values.help === true) { console.log(simulateReplay.usage); return 0 }
+    if (values.data === undefined || values.mqtt === undefined || values.http === undefined) throw new UsageError('--data, --mqtt and --http are required')
+    const [secret] = secretsFromEnv()
+    if (secret === undefined) throw new UsageError('set STEDI_GATEWAY_SECRET to the gateway\'s secret (device credentials derive from it)')
+    const progress = createProgress()
+    const summary = await replay({
+      dataDir: values.data,
+      mqttUrl: values.mqtt,
+      httpUrl: values.http,
+      credential: (kind, identity) => issueCredential(secret, kind, identity),
+      batchSize: wholeNumber('--batch', values.batch),
+      concurrency: wholeNumber('--concurrency', values.concurrency),
+      duplicateRatio: ratio('--duplicate-ratio', values['duplicate-ratio'], 0),
+      disconnectEvery: wholeNumber('--disconnect-every', values['disconnect-every']),
+      onProgress: (p) => progress.update(`acknowledged ${p.acknowledged} of ${p.customers + p.readings}`)
+    }).finally(progress.done)
+    const total = summary.customers + summary.readings
+    console.log(`replayed ${values.data}: ${summary.customers} customers and ${summary.readings} readings; acknowledged ${summary.acknowledged} of ${total}` +
+      ` (customer ${summary.acknowledgedByDataset.customer}, accelerometer ${summary.acknowledgedByDataset.accelerometer}, step_trainer ${summary.acknowledgedByDataset.step_trainer});` +
+      ` ${summary.redelivered} redeliveries, ${summary.disconnects} dropped connections`)
+    return summary.acknowledged === total ? 0 : 1
   }
 }
