@@ -13,7 +13,7 @@ import { type PipelineConfig, type PausePoint, transformOptions } from './config
 import { type SqlEngine, createDuckDbEngine, sqlString } from './engine/duckdb.js'
 import { PipelineError } from './errors.js'
 import { ingestDataset } from './landing/ingest.js'
-import { type ScannedFile, prescanFile } from './landing/prescan.js'
+import { prescanFiles } from './landing/prescan-pool.js'
 import { listLandingFiles } from './landing/scan.js'
 import { type DatasetAccounting, type RunReport, countsFromRows } from './report.js'
 import { loadSql } from './sql.js'
@@ -52,11 +52,9 @@ export async function runPipeline (config: PipelineConfig, hooks: RunHooks = {})
       const k = known.byPath.get(f.relPath)
       return k === undefined || k.size !== f.size || k.mtimeMs !== f.mtimeMs
     })
-    const scanned: ScannedFile[] = []
-    for (const [i, f] of changed.entries()) {
-      if (i % 50 === 0) progress(`hashing new landing files ${i}/${changed.length}`)
-      scanned.push(await prescanFile(f, scratch))
-    }
+    const scanned = await prescanFiles(changed, scratch, config.threads, (done) => {
+      if (done % 50 === 0) progress(`hashing new landing files ${done}/${changed.length}`)
+    })
     const fresh = scanned.filter((f) => !known.identities.has(fileIdentity(f.relPath, f.sha256)))
     // a file touched but not changed: remember its new stat so it is not hashed again
     const touched: NewLandingFile[] = scanned.filter((f) => !fresh.includes(f))
@@ -105,6 +103,7 @@ export async function runPipeline (config: PipelineConfig, hooks: RunHooks = {})
         : await ingestDataset(engine, DATASETS[dataset], config.landingDir, files, runId, {
             landingPart: abs(landingPart), quarantinePart: abs(quarantinePart), stagingPart: path.join(scratch, `${dataset}-staging.parquet`)
           })
+      t = lap(`ingest:${dataset}`, t)
       read[dataset] = { records: result.records, quarantined: result.quarantined, fastFiles: result.fastFiles, lineFiles: result.lineFiles }
       for (const f of files) {
         const outcome = result.perFile.get(f.relPath) ?? { records: 0, quarantined: 0 }
@@ -133,7 +132,7 @@ export async function runPipeline (config: PipelineConfig, hooks: RunHooks = {})
         await defineTableView(engine, table, (effective(table)?.files ?? []).map(abs))
       }
     }
-    t = lap('ingest', t)
+    t = lap('views', t)
     await pause(config, 'ingest')
 
     // 2. the five jobs, each one SELECT from sql/, written as the next version of its table

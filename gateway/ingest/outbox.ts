@@ -15,21 +15,10 @@ import { DATASET_NAMES, type DatasetName } from '../../contracts/datasets.js'
 import type { RejectReason } from '../../contracts/readings.js'
 import { type Database, openDatabase } from '../../common/sqlite.js'
 import { GatewayError } from '../errors.js'
-import type { Rejection } from './validate.js'
+import type { ValidatedMessage } from './validate.js'
 
-export interface AcceptRequest {
-  dataset: DatasetName
-  /** `<kind>/<identity>` for devices, `customer/<email>` for customer records */
-  device: string
-  seq: number | null
-  /** landing lines of the valid records */
-  lines: string[]
-  minTs: number | null
-  maxTs: number | null
-  rejections: Rejection[]
-  /** records the message carried, valid or not */
-  readings: number
-}
+/** A validated message, and whose it is: `<kind>/<identity>` for devices, `customer/<email>` for customer records. */
+export type AcceptRequest = ValidatedMessage & { dataset: DatasetName, device: string }
 
 export interface AcceptResult {
   /** false when this delivery repeats one already accepted (nothing of it is kept again) */

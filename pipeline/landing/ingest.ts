@@ -45,8 +45,7 @@ export async function ingestDataset (
   targets: IngestTargets
 ): Promise<{ result: IngestResult, wroteLanding: boolean, wroteQuarantine: boolean }> {
   const withLines = files.filter((f) => f.nonBlankLines > 0)
-  // customer records need their line numbers (arrival order), which only the line path gives
-  const fastCandidates = spec.name === 'customer' ? [] : withLines.filter((f) => f.fastReadable)
+  const fastCandidates = withLines.filter((f) => f.fastPath !== null)
   const fast = await readFast(engine, spec, landingRoot, fastCandidates, runId, targets.stagingPart)
   const lineFiles = [...withLines.filter((f) => !fastCandidates.includes(f)), ...fast.rejected]
   const lines = `ingest_${spec.name}_lines`
@@ -99,26 +98,31 @@ interface FastResult {
 async function readFast (
   engine: SqlEngine, spec: DatasetSpec, landingRoot: string, candidates: readonly ScannedFile[], runId: number, staging: string
 ): Promise<FastResult> {
-  const texts = spec.fields.map((f) => `CAST(${quoteIdent(f.name)} AS VARCHAR) AS t_${f.name}`).join(', ')
+  const withLine = lineageColumns(spec.name).some(([name]) => name === '_line')
+  const texts = spec.fields.map((f) => `CAST(${quoteIdent(f.name)} AS VARCHAR) AS t_${f.name}`).join(', ') + (withLine ? ', _line' : '')
   const values = spec.fields.map((f) => `${fieldValue(f, `t_${f.name}`)} AS ${quoteIdent(f.name)}`).join(', ')
   const ok = spec.fields.map((f) => fieldCheck(f, `t_${f.name}`)).join(' AND ')
-  // fast-path files are read in place, so their name in the lakehouse is their path below the landing root
-  const relFile = `substr(filename, ${landingRoot.length + 2})`
+  const columns = withLine ? jsonColumns(spec).replace(/\}$/, ", \"_line\": 'BIGINT'}") : jsonColumns(spec)
+  // a file read in place is named by its path below the landing root; a numbered copy, by the map
+  const inPlace = candidates.every((f) => f.fastPath === f.absPath)
+  const relFile = inPlace
+    ? `substr(filename, ${landingRoot.length + 2})`
+    : `CASE filename ${candidates.map((f) => `WHEN ${sqlString(f.fastPath!)} THEN ${sqlString(f.relPath)}`).join(' ')} END`
   let accepted = [...candidates]
   const rejected: ScannedFile[] = []
   for (let attempt = 0; accepted.length > 0; attempt++) {
     if (attempt > MAX_FAST_RETRIES) { rejected.push(...accepted); accepted = []; break }
     try {
       await engine.exec(`COPY (
-        SELECT ${values}, CASE WHEN ${ok} THEN CAST(${runId} AS BIGINT) ELSE CAST(-1 AS BIGINT) END AS _run, ${relFile} AS _file
-        FROM (SELECT filename, ${texts} FROM read_json(${sqlStringList(accepted.map((f) => f.readPath))},
-              format = 'newline_delimited', columns = ${jsonColumns(spec)}, filename = true))
+        SELECT ${values}, CASE WHEN ${ok} THEN CAST(${runId} AS BIGINT) ELSE CAST(-1 AS BIGINT) END AS _run, ${relFile} AS _file${withLine ? ', _line' : ''}
+        FROM (SELECT filename, ${texts} FROM read_json(${sqlStringList(accepted.map((f) => f.fastPath!))},
+              format = 'newline_delimited', columns = ${columns}, filename = true))
       ) TO ${sqlString(staging)} (FORMAT parquet)`)
       break
     } catch (err) {
       // read_json stops at the first malformed line and names its file; that file goes to the line path
       const named = isPipelineError(err) ? /in file "([^"]+)"/.exec(err.message)?.[1] : undefined
-      const bad = accepted.find((f) => f.readPath === named)
+      const bad = accepted.find((f) => f.fastPath === named)
       if (bad === undefined) { rejected.push(...accepted); accepted = [] } else {
         rejected.push(bad)
         accepted = accepted.filter((f) => f !== bad)

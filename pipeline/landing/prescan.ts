@@ -10,13 +10,14 @@ import path from 'node:path'
 import type { LandingFile } from './scan.js'
 import { unreadable } from './scan.js'
 import { INVALID_UTF8_MARK } from './validate-sql.js'
+import { lineageColumns } from '../../contracts/lakehouse.js'
 
 export interface ScannedFile extends LandingFile {
   sha256: string
   nonBlankLines: number
-  /** the fast reader may take it: valid UTF-8 without a byte-order mark */
-  fastReadable: boolean
-  /** what the engine reads: the file itself, or its marked copy */
+  /** what the fast reader reads (the file, or its copy with line numbers); null: not valid UTF-8, or a byte-order mark */
+  fastPath: string | null
+  /** what the line-by-line reader reads: the file itself, or its copy with invalid lines marked */
   readPath: string
 }
 
@@ -39,7 +40,42 @@ export async function prescanFile (file: LandingFile, scratchDir: string): Promi
     await fs.mkdir(scratchDir, { recursive: true })
     await fs.writeFile(readPath, markInvalidLines(content))
   }
-  return { ...file, sha256, nonBlankLines: countNonBlankLines(content), fastReadable: utf8 && !bom, readPath }
+  let fastPath: string | null = utf8 && !bom ? file.absPath : null
+  if (fastPath !== null && lineageColumns(file.dataset).some(([name]) => name === '_line')) {
+    // a dataset that keeps line numbers reads a copy in which each object carries its own
+    fastPath = path.join(scratchDir, `${sha256}.numbered.json`)
+    await fs.mkdir(scratchDir, { recursive: true })
+    await fs.writeFile(fastPath, numberLines(content))
+  }
+  return { ...file, sha256, nonBlankLines: countNonBlankLines(content), fastPath, readPath }
+}
+
+/**
+ * Writes `"_line":N` as the first member of every line that starts with '{'. A line that does not is
+ * left alone (the fast reader then refuses the file, and the line path reads the original), and so
+ * is an object that already has a _line member (the fast reader refuses the duplicate key).
+ */
+export function numberLines (content: Buffer): Buffer {
+  const out: Buffer[] = []
+  let start = 0
+  for (let line = 1; start <= content.length; line++) {
+    let end = content.indexOf(LF, start)
+    if (end === -1) end = content.length
+    let i = start
+    while (i < end && (content[i] === 0x20 || content[i] === 0x09)) i++
+    if (i < end && content[i] === 0x7b) {
+      let j = i + 1
+      while (j < end && (content[j] === 0x20 || content[j] === 0x09 || content[j] === CR)) j++
+      const empty = j < end && content[j] === 0x7d
+      out.push(content.subarray(start, i + 1), Buffer.from(`"_line":${line}${empty ? '' : ','}`), content.subarray(i + 1, end))
+    } else {
+      out.push(content.subarray(start, end))
+    }
+    if (end === content.length) break
+    out.push(Buffer.from([LF]))
+    start = end + 1
+  }
+  return Buffer.concat(out)
 }
 
 export function countNonBlankLines (content: Buffer): number {

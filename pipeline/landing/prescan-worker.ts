@@ -1,0 +1,12 @@
+// A worker thread of the prescan pool: hashes and checks the files the pool sends it.
+import { parentPort } from 'node:worker_threads'
+import { prescanFile } from './prescan.js'
+import type { LandingFile } from './scan.js'
+
+parentPort!.on('message', (job: { id: number, file: LandingFile, scratchDir: string }) => {
+  prescanFile(job.file, job.scratchDir).then(
+    (result) => parentPort!.postMessage({ id: job.id, result }),
+    (err: { path?: string, cause?: { code?: string }, message: string }) =>
+      parentPort!.postMessage({ id: job.id, error: { path: err.path ?? job.file.absPath, code: err.cause?.code ?? err.message } })
+  )
+})
