@@ -1,0 +1,184 @@
+// One emulated device (a Step Trainer or the phone app), as its firmware behaves: readings gather
+// into batches with an increasing seq; sealed batches wait in a bounded buffer until the gateway
+// acknowledges them (MQTT QoS 1), one at a time and in order; a lost connection is retried with
+// exponential backoff and jitter, and what was not acknowledged is sent again (at-least-once).
+import mqtt, { type MqttClient } from 'mqtt'
+import { type DeviceKind, readingsTopic } from '../contracts/topics.js'
+import { createBackoff } from './backoff.js'
+import { type Batch, createBatchBuffer } from './buffer.js'
+import { type Faults, chance } from './faults.js'
+
+export interface DeviceOptions {
+  kind: DeviceKind
+  identity: string
+  credential: string
+  mqttUrl: string
+  /** readings per batch (default 10) */
+  batchSize?: number
+  /** batches kept while offline before the oldest is dropped (default 1000) */
+  bufferBatches?: number
+  random: () => number
+  faults?: Faults
+  backoff?: { baseMs: number, maxMs: number }
+  /** another device's identity, for the impersonation fault */
+  victim?: string
+}
+
+export interface DeviceStats {
+  generated: number
+  acknowledged: number
+  dropped: number
+  /** readings still unacknowledged (in the buffer or the open batch) */
+  pending: number
+  batchesPublished: number
+  reconnects: number
+  faults: number
+}
+
+export interface Device {
+  readonly kind: DeviceKind
+  readonly identity: string
+  record: (reading: Record<string, unknown>) => void
+  /** closes the open batch, even if not full */
+  seal: () => void
+  /** connects (retrying with backoff) and resolves once online; rejects after timeoutMs */
+  start: (timeoutMs?: number) => Promise<void>
+  /** seals, tries for up to graceMs to have everything acknowledged, then disconnects */
+  stop: (graceMs?: number) => Promise<void>
+  /** drops the connection now (the device reconnects by itself) */
+  drop: () => void
+  connected: () => boolean
+  stats: () => DeviceStats
+}
+
+const TIME_FIELDS = ['sensorReadingTime', 'timestamp'] as const
+
+export function createDevice (o: DeviceOptions): Device {
+  const batchSize = o.batchSize ?? 10
+  const buffer = createBatchBuffer(o.bufferBatches ?? 1000)
+  const backoff = createBackoff({ baseMs: o.backoff?.baseMs ?? 100, maxMs: o.backoff?.maxMs ?? 5000, random: o.random })
+  const topic = readingsTopic(o.kind, o.identity)
+  const faults = o.faults ?? {}
+  let open: Array<Record<string, unknown>> = []
+  let seq = 0
+  let client: MqttClient | undefined
+  let online = false
+  let stopping = false
+  let sending = false
+  let reconnectTimer: NodeJS.Timeout | undefined
+  const stats = { generated: 0, acknowledged: 0, batchesPublished: 0, reconnects: 0, faults: 0 }
+
+  const seal = (): void => {
+    if (open.length === 0) return
+    buffer.push({ seq: seq++, readings: open })
+    open = []
+    void pump()
+  }
+
+  const connect = (): void => {
+    const c = mqtt.connect(o.mqttUrl, { username: o.identity, password: o.credential, reconnectPeriod: 0, connectTimeout: 10_000, clean: true })
+    client = c
+    c.on('connect', () => { online = true; backoff.reset(); void pump() })
+    c.on('error', () => {})
+    c.on('close', () => {
+      online = false
+      if (stopping || client !== c) return
+      stats.reconnects++
+      reconnectTimer = setTimeout(connect, backoff.next())
+    })
+  }
+
+  const payloadOf = (batch: Batch): string => JSON.stringify({ seq: batch.seq, readings: batch.readings })
+
+  // a QoS 1 publish whose connection closes is never answered: treat the close as its failure
+  const publishAcked = async (c: MqttClient, payload: string): Promise<void> => await new Promise((resolve, reject) => {
+    const closed = (): void => reject(new Error('connection closed before PUBACK'))
+    c.once('close', closed)
+    c.publish(topic, payload, { qos: 1 }, (err) => {
+      c.off('close', closed)
+      if (err != null) reject(err)
+      else resolve()
+    })
+  })
+
+  async function pump (): Promise<void> {
+    if (sending) return
+    sending = true
+    try {
+      for (let batch = buffer.peek(); batch !== undefined && online && client !== undefined; batch = buffer.peek()) {
+        const c = client
+        if (chance(faults.corruptPayload, o.random)) {
+          stats.faults++
+          c.publish(topic, payloadOf(batch).slice(0, 20), { qos: 1 })
+        }
+        if (chance(faults.impersonate, o.random) && o.victim !== undefined) {
+          stats.faults++
+          c.publish(readingsTopic(o.kind, o.victim), payloadOf(batch), { qos: 1 })
+        }
+        if (chance(faults.dropConnection, o.random)) {
+          stats.faults++
+          c.publish(topic, payloadOf(batch), { qos: 1 })
+          c.stream.destroy()
+          break
+        }
+        if (!c.connected) break
+        await publishAcked(c, payloadOf(batch))
+        if (chance(faults.duplicatePublish, o.random)) {
+          stats.faults++
+          await publishAcked(c, payloadOf(batch))
+        }
+        stats.batchesPublished++
+        stats.acknowledged += batch.readings.length
+        buffer.shift()
+      }
+    } catch {
+      // the connection went: the batch stays at the head and goes again after the reconnect
+    } finally {
+      sending = false
+    }
+  }
+
+  return {
+    kind: o.kind,
+    identity: o.identity,
+    record: (reading) => {
+      const r = { ...reading }
+      if (faults.clockSkewMs !== undefined) for (const f of TIME_FIELDS) if (typeof r[f] === 'number') r[f] = (r[f] as number) + faults.clockSkewMs
+      if (chance(faults.outOfRange, o.random)) {
+        stats.faults++
+        if ('distanceFromObject' in r) r.distanceFromObject = -1
+        for (const f of TIME_FIELDS) if (typeof r[f] === 'number') r[f] = Math.floor((r[f] as number) / 1000)
+      }
+      stats.generated++
+      open.push(r)
+      if (open.length >= batchSize) seal()
+    },
+    seal,
+    start: async (timeoutMs = 30_000) => {
+      connect()
+      const deadline = Date.now() + timeoutMs
+      await new Promise<void>((resolve, reject) => {
+        const check = (): void => {
+          if (online) resolve()
+          else if (Date.now() > deadline) reject(new Error(`${o.kind} ${o.identity}: could not connect to ${o.mqttUrl} within ${timeoutMs} ms`))
+          else setTimeout(check, 20)
+        }
+        check()
+      })
+    },
+    stop: async (graceMs = 10_000) => {
+      seal()
+      const deadline = Date.now() + graceMs
+      while (buffer.size() > 0 && Date.now() < deadline) {
+        void pump()
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      stopping = true
+      if (reconnectTimer !== undefined) clearTimeout(reconnectTimer)
+      await client?.endAsync(true).catch(() => undefined)
+    },
+    drop: () => { client?.stream.destroy() },
+    connected: () => online,
+    stats: () => ({ ...stats, dropped: buffer.dropped.readings, pending: buffer.readings() + open.length })
+  }
+}
