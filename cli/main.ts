@@ -15,8 +15,10 @@ const COMMANDS: Entry[] = [
   { name: 'gateway', summary: 'run the device gateway: MQTT broker and HTTP API writing landing files', load: async () => (await import('./commands/gateway.js')).gateway },
   { name: 'devices token', summary: 'print the credential of a device (or a service) for the gateway secret', load: async () => (await import('./commands/gateway.js')).devicesToken },
   { name: 'simulate generate', summary: 'write a deterministic landing dataset (customers, phone and trainer readings)', load: async () => (await import('./commands/simulate.js')).simulateGenerate },
+  { name: 'simulate fleet', summary: 'run a fleet of emulated trainers and phones against a gateway', load: async () => (await import('./commands/simulate.js')).simulateFleet },
   { name: 'simulate replay', summary: 'send a landing dataset through a gateway as its devices and the website would', load: async () => (await import('./commands/simulate.js')).simulateReplay },
-  { name: 'demo', summary: 'promote the bundled sample dataset and print the row-count table', load: async () => (await import('./commands/demo.js')).demo }
+  { name: 'start', summary: 'the platform in one process: gateway and scheduled promotion, data under ./var', load: async () => (await import('./commands/demo.js')).start },
+  { name: 'demo', summary: 'gateway, a simulated fleet for 30 s, a promotion, and the row-count table', load: async () => (await import('./commands/demo.js')).demo }
 ]
 
 /** The error types of the components, recognised by their coded shape rather than imported. */

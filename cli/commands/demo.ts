@@ -1,33 +1,135 @@
+import { randomBytes } from 'node:crypto'
+import fs from 'node:fs/promises'
 import path from 'node:path'
+import { createLogger } from '../../common/logger.js'
+import { parseDurationMs } from '../../common/duration.js'
 import { packageRoot } from '../../common/package-root.js'
+import { buildGateway } from '../../gateway/app.js'
+import { createGatewayConfig } from '../../gateway/config.js'
+import { issueCredential } from '../../gateway/credentials.js'
 import { createPipelineConfig } from '../../pipeline/config.js'
 import { formatAccounting, formatCountsTable, formatSummary, formatWarnings } from '../../pipeline/report.js'
 import { runPipeline } from '../../pipeline/run.js'
-import { type Command, parse } from '../args.js'
+import { runSchedule } from '../../pipeline/schedule.js'
+import { type Command, UsageError, parse, wholeNumber } from '../args.js'
 import { createProgress } from '../progress.js'
+import { secretsFromEnv } from './gateway.js'
+import { fleetWithProgress, formatFleetSummary } from './simulate.js'
 
 export const SAMPLE_LANDING = 'data/sample'
 
+/** The secret of a platform started on embedded defaults: the environment's, or one kept in var/. */
+async function platformSecret (varDir: string): Promise<string> {
+  const [fromEnv] = secretsFromEnv()
+  if (fromEnv !== undefined) return fromEnv
+  const file = path.join(varDir, 'gateway-secret')
+  const existing = await fs.readFile(file, 'utf8').then((s) => s.trim(), () => undefined)
+  if (existing !== undefined && existing.length >= 16) return existing
+  const secret = randomBytes(32).toString('hex')
+  await fs.mkdir(varDir, { recursive: true })
+  await fs.writeFile(file, secret + '\n', { mode: 0o600 })
+  process.stderr.write(`stedi: no STEDI_GATEWAY_SECRET: made one in ${file} (devices' credentials derive from it)\n`)
+  return secret
+}
+
+export const start: Command = {
+  name: 'start',
+  usage: `stedi start [--var DIR] [--every DURATION] [--mqtt-port N] [--http-port N]
+
+The platform in one process on embedded defaults: the gateway (embedded broker, local landing,
+SQLite outbox) and the scheduled zone promotion, all data under DIR (default ./var). SIGTERM or
+SIGINT: stop accepting, land what was acknowledged, promote it once more, exit 0.
+
+  --var DIR                 data folder: DIR/landing, DIR/gateway, DIR/lakehouse (default var)
+  --every DURATION          promotion interval (default 1m)
+  --mqtt-port N             (default 1883; 0 = any free port)
+  --http-port N             (default 8080; 0 = any free port)`,
+  run: async (argv) => {
+    const { values } = parse(argv, { var: { type: 'string' }, every: { type: 'string' }, 'mqtt-port': { type: 'string' }, 'http-port': { type: 'string' } })
+    if (values.help === true) { console.log(start.usage); return 0 }
+    const varDir = path.resolve(values.var ?? 'var')
+    const everyMs = parseDurationMs(values.every ?? '1m')
+    if (everyMs === undefined) throw new UsageError(`--every takes a duration such as 30s or 5m (got ${values.every})`)
+    const logger = createLogger({ destination: process.stderr })
+    const gatewayConfig = createGatewayConfig({
+      landingDir: path.join(varDir, 'landing'),
+      stateDir: path.join(varDir, 'gateway'),
+      mqttPort: wholeNumber('--mqtt-port', values['mqtt-port']),
+      httpPort: wholeNumber('--http-port', values['http-port']),
+      secrets: [await platformSecret(varDir)]
+    })
+    const pipelineConfig = createPipelineConfig({ landingDir: gatewayConfig.landingDir, lakehouseDir: path.join(varDir, 'lakehouse'), waitMs: 60_000 })
+    const gw = await buildGateway(gatewayConfig, { logger })
+    const { mqttPort, httpPort } = await gw.start()
+    const controller = new AbortController()
+    const schedule = runSchedule(pipelineConfig, { everyMs, logger: logger.child({ component: 'scheduler' }), signal: controller.signal })
+    console.log(`stedi platform ready: mqtt://${gatewayConfig.host}:${mqttPort} http://${gatewayConfig.host}:${httpPort} ` +
+      `landing=${gatewayConfig.landingDir} lakehouse=${pipelineConfig.lakehouseDir} promotion every ${everyMs} ms`)
+    await new Promise<void>((resolve) => {
+      process.once('SIGTERM', () => resolve())
+      process.once('SIGINT', () => resolve())
+    })
+    logger.info('stopping: landing what was acknowledged, then one last promotion')
+    controller.abort()
+    await schedule
+    await gw.close()
+    const report = await runPipeline(pipelineConfig)
+    logger.info({ run: report.runId, status: report.status, counts: report.counts }, 'stopped')
+    return 0
+  }
+}
+
 export const demo: Command = {
   name: 'demo',
-  usage: `stedi demo [--lakehouse DIR]
+  usage: `stedi demo [--duration D] [--customers N] [--rate R] [--sample]
 
-Runs the zone pipeline (full refresh) over the simulator-generated sample in ${SAMPLE_LANDING}/ and
-prints the row-count table, where every record went, and where the machine-learning table is.
+The platform end to end on this machine, nothing to configure: starts the gateway, runs a simulated
+fleet (customers registered over HTTP, a Step Trainer and a phone each, publishing over MQTT) for
+D, lands what it sent, promotes landing -> trusted -> curated, and prints the row-count table beside
+the counts the fleet predicts, and where the machine-learning table is. Data under var/demo.
 
-  --lakehouse DIR           (default var/demo-lakehouse)`,
+  --duration D              how long the fleet exercises (default 30s)
+  --customers N             (default 50)
+  --rate R                  readings per second per device (default 2)
+  --sample                  instead: promote the bundled sample in ${SAMPLE_LANDING}/ (no gateway)`,
   run: async (argv) => {
-    const { values } = parse(argv, { lakehouse: { type: 'string' } })
+    const { values } = parse(argv, { duration: { type: 'string' }, customers: { type: 'string' }, rate: { type: 'string' }, sample: { type: 'boolean' } })
     if (values.help === true) { console.log(demo.usage); return 0 }
-    const config = createPipelineConfig({
-      landingDir: path.join(packageRoot(), SAMPLE_LANDING),
-      lakehouseDir: values.lakehouse ?? 'var/demo-lakehouse',
-      fullRefresh: true
-    })
+    const root = path.resolve('var/demo')
+    await fs.rm(root, { recursive: true, force: true })
+    const lakehouseDir = path.join(root, 'lakehouse')
+    let landingDir = path.join(packageRoot(), SAMPLE_LANDING)
+    const out: string[] = []
+    if (values.sample !== true) {
+      const durationMs = parseDurationMs(values.duration ?? '30s')
+      if (durationMs === undefined) throw new UsageError(`--duration takes a duration such as 30s (got ${values.duration})`)
+      const secret = randomBytes(32).toString('hex')
+      landingDir = path.join(root, 'landing')
+      const gw = await buildGateway(createGatewayConfig({
+        landingDir, stateDir: path.join(root, 'gateway'), mqttPort: 0, httpPort: 0, secrets: [secret], batch: { maxAgeMs: 500 }
+      }), { logger: createLogger({ level: 'warn', destination: process.stderr }) })
+      try {
+        const { mqttPort, httpPort } = await gw.start()
+        console.log(`gateway: mqtt://127.0.0.1:${mqttPort} http://127.0.0.1:${httpPort}; a fleet exercises for ${Math.round(durationMs / 1000)} s ...`)
+        const fleet = await fleetWithProgress({
+          customers: wholeNumber('--customers', values.customers) ?? 50,
+          durationMs,
+          ratePerSecond: Number(values.rate ?? 2),
+          consentRatio: 482 / 956,
+          seed: 1,
+          mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
+          httpUrl: `http://127.0.0.1:${httpPort}`,
+          credential: (kind, identity) => issueCredential(secret, kind, identity)
+        })
+        out.push(formatFleetSummary(fleet), '')
+      } finally {
+        await gw.close()
+      }
+    }
     const progress = createProgress()
-    const report = await runPipeline(config, { onProgress: progress.update }).finally(progress.done)
-    console.log([
-      `landing: ${config.landingDir}`,
+    const report = await runPipeline(createPipelineConfig({ landingDir, lakehouseDir, fullRefresh: true }), { onProgress: progress.update }).finally(progress.done)
+    out.push(
+      `landing: ${landingDir}`,
       '',
       formatCountsTable(report.counts),
       '',
@@ -35,9 +137,10 @@ prints the row-count table, where every record went, and where the machine-learn
       ...formatWarnings(report),
       formatSummary(report),
       '',
-      `machine-learning table: ${path.join(config.lakehouseDir, 'curated/machine_learning_curated/data.parquet')}`,
-      `try: npx stedi query --lakehouse ${config.lakehouseDir} "SELECT * FROM machine_learning_curated LIMIT 5"`
-    ].join('\n'))
+      `machine-learning table: ${path.join(lakehouseDir, 'curated/machine_learning_curated/data.parquet')}`,
+      `try: npx stedi query --lakehouse ${path.relative(process.cwd(), lakehouseDir)} "SELECT * FROM machine_learning_curated LIMIT 5"`
+    )
+    console.log(out.join('\n'))
     return 0
   }
 }

@@ -1,5 +1,7 @@
 import { GENERATE_DEFAULTS, generateLanding } from '../../simulator/generate.js'
 import { replay } from '../../simulator/replay.js'
+import { type FleetSummary, runFleet } from '../../simulator/fleet.js'
+import { parseDurationMs } from '../../common/duration.js'
 import { issueCredential } from '../../gateway/credentials.js'
 import { createProgress } from '../progress.js'
 import { secretsFromEnv } from './gateway.js'
@@ -86,4 +88,73 @@ Exits 0 only when every record was acknowledged.
       ` ${summary.redelivered} redeliveries, ${summary.disconnects} dropped connections`)
     return summary.acknowledged === total ? 0 : 1
   }
+}
+
+export const simulateFleet: Command = {
+  name: 'simulate fleet',
+  usage: `stedi simulate fleet --mqtt URL --http URL [--customers N] [--duration D] [--rate R]
+                     [--consent-ratio P] [--seed S] [--batch N]
+
+Registers N customers over HTTP and gives each a Step Trainer and a phone that read at the same
+instants during an exercise session of D, R readings per second per device, publishing QoS 1
+batches. Shows live progress on a terminal; ends with a summary that accounts for every reading
+(generated = acknowledged + dropped by a full buffer + failed) and the zone counts a pipeline run
+must then give. Deterministic for a seed. Credentials derive from STEDI_GATEWAY_SECRET.
+
+  --customers N             (default 100)
+  --duration D              session length, e.g. 30s (default 30s)
+  --rate R                  readings per second per device (default 2)
+  --consent-ratio P         share consenting to research (default ${GENERATE_DEFAULTS.consentRatio.toFixed(3)})
+  --seed S                  (default 1)
+  --batch N                 readings per batch (default 10)
+  --json                    print the summary as JSON`,
+  run: async (argv) => {
+    const { values } = parse(argv, {
+      mqtt: { type: 'string' }, http: { type: 'string' }, customers: { type: 'string' }, duration: { type: 'string' },
+      rate: { type: 'string' }, 'consent-ratio': { type: 'string' }, seed: { type: 'string' }, batch: { type: 'string' }, json: { type: 'boolean' }
+    })
+    if (values.help === true) { console.log(simulateFleet.usage); return 0 }
+    if (values.mqtt === undefined || values.http === undefined) throw new UsageError('--mqtt and --http are required')
+    const [secret] = secretsFromEnv()
+    if (secret === undefined) throw new UsageError('set STEDI_GATEWAY_SECRET to the gateway\'s secret')
+    const durationMs = parseDurationMs(values.duration ?? '30s')
+    if (durationMs === undefined) throw new UsageError(`--duration takes a duration such as 30s (got ${values.duration})`)
+    const summary = await fleetWithProgress({
+      customers: wholeNumber('--customers', values.customers) ?? 100,
+      durationMs,
+      ratePerSecond: Number(values.rate ?? 2),
+      consentRatio: ratio('--consent-ratio', values['consent-ratio'], GENERATE_DEFAULTS.consentRatio),
+      seed: wholeNumber('--seed', values.seed) ?? 1,
+      batchSize: wholeNumber('--batch', values.batch),
+      mqttUrl: values.mqtt,
+      httpUrl: values.http,
+      credential: (kind, identity) => issueCredential(secret, kind, identity)
+    })
+    console.log(values.json === true ? JSON.stringify(summary) : formatFleetSummary(summary))
+    return summary.failed === 0 ? 0 : 1
+  }
+}
+
+export async function fleetWithProgress (options: Parameters<typeof runFleet>[0]): Promise<FleetSummary> {
+  const progress = createProgress()
+  let last = { at: Date.now(), acknowledged: 0 }
+  return await runFleet({
+    ...options,
+    onProgress: (p) => {
+      const now = Date.now()
+      const rate = ((p.acknowledged - last.acknowledged) * 1000) / Math.max(1, now - last.at)
+      last = { at: now, acknowledged: p.acknowledged }
+      progress.update(`devices connected ${p.connected}/${p.devices}; readings sent ${p.generated}, acknowledged ${p.acknowledged}, waiting ${p.pending}, dropped ${p.dropped}; ${Math.round(rate)}/s`)
+    }
+  }).finally(progress.done)
+}
+
+export function formatFleetSummary (s: FleetSummary): string {
+  return [
+    `fleet: ${s.customers} customers (${s.consenting} consenting), ${s.devices} devices connected in ${s.connectMs} ms, ${s.ticks} readings per device in ${s.runMs} ms`,
+    `readings: generated ${s.generated} = acknowledged ${s.acknowledged} + dropped by a full buffer ${s.dropped} + failed ${s.failed}; ${s.reconnects} reconnects`,
+    `a pipeline run must give: landing ${s.expected.landing.customer} / ${s.expected.landing.accelerometer} / ${s.expected.landing.step_trainer}; ` +
+      `trusted ${s.expected.trusted.customer} / ${s.expected.trusted.accelerometer} / ${s.expected.trusted.step_trainer}; ` +
+      `curated ${s.expected.curated.customer} customers, ${s.expected.curated.machine_learning} machine-learning rows`
+  ].join('\n')
 }
