@@ -22,6 +22,8 @@ export interface DeviceOptions {
   backoff?: { baseMs: number, maxMs: number }
   /** another device's identity, for the impersonation fault */
   victim?: string
+  /** told of every acknowledged batch: its readings and its publish-to-PUBACK time */
+  onAck?: (readings: number, latencyMs: number) => void
 }
 
 export interface DeviceStats {
@@ -122,7 +124,9 @@ export function createDevice (o: DeviceOptions): Device {
           break
         }
         if (!c.connected) break
+        const sentAt = performance.now()
         await publishAcked(c, payloadOf(batch))
+        o.onAck?.(batch.readings.length, performance.now() - sentAt)
         if (chance(faults.duplicatePublish, o.random)) {
           stats.faults++
           await publishAcked(c, payloadOf(batch))

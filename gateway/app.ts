@@ -55,6 +55,12 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
   metrics.addGauge('stedi_outbox_oldest_age_seconds', 'age of the oldest reading waiting in the outbox, by dataset',
     () => DATASET_NAMES.map((d) => { const o = outbox.pendingStats(d).oldestMs; return [{ dataset: d }, o === null ? 0 : (Date.now() - o) / 1000] }))
   metrics.addGauge('stedi_connected_devices', 'MQTT connections open now', () => [[{}, broker.connectedClients]])
+  // the standard process metrics, so that a load test (or Prometheus) sees memory and CPU
+  metrics.addGauge('process_resident_memory_bytes', 'resident memory of the gateway process', () => [[{}, process.memoryUsage.rss()]])
+  metrics.addGauge('process_cpu_seconds_total', 'CPU time of the gateway process (user + system)', () => {
+    const u = process.cpuUsage()
+    return [[{}, (u.user + u.system) / 1e6]]
+  })
 
   const http = await buildHttp({
     ingest,

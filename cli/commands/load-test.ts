@@ -1,0 +1,99 @@
+import fs from 'node:fs/promises'
+import { parseDurationMs } from '../../common/duration.js'
+import { issueCredential } from '../../gateway/credentials.js'
+import { startBareBroker } from '../../simulator/load/baseline.js'
+import { renderHtml } from '../../simulator/load/html.js'
+import { SCENARIOS, type LoadTestResult, runLoadTest } from '../../simulator/load/run.js'
+import { type Command, UsageError, oneOf, parse, wholeNumber } from '../args.js'
+import { createProgress } from '../progress.js'
+import { secretsFromEnv } from './gateway.js'
+
+export const loadTest: Command = {
+  name: 'load-test',
+  usage: `stedi load-test --mqtt URL --http URL --scenario SCENARIO --devices N --duration D
+                [--batch K] [--rate R] [--baseline] [--json] [--report FILE] [--allow-remote]
+
+Drives a gateway with N emulated devices and reconciles every reading: generated, acknowledged,
+landed, deduplicated, rejected, lost (acknowledged but not landed: must be 0), with
+acknowledgement latency percentiles, rate over time, and the gateway's memory and CPU (from its
+/metrics). Credentials derive from STEDI_GATEWAY_SECRET. Only loopback targets unless --allow-remote.
+
+Scenarios:
+  steady   N devices at R readings/s for D
+  ramp     the rate doubles in 6 steps; reports the knee, where p99 latency passes --p99-ms or errors pass 1%
+  spike    10x the rate for 30 s (or a third of D) in the middle
+  storm    every device drops its connection at once; reports the time until all are back and publishing
+  soak     steady, watching the gateway's memory and outbox depth for growth
+  mixed    half the devices over MQTT, half over HTTP
+
+  --batch K                 readings per message (default 10)
+  --rate R                  readings per second per device (default 10)
+  --p99-ms N                ramp threshold (default 1000)
+  --baseline                run the same scenario against a bare aedes broker too; adds baseline.rate and ratio
+  --json                    one JSON result object on stdout
+  --report FILE             a self-contained HTML report with charts`,
+  run: async (argv) => {
+    const { values } = parse(argv, {
+      mqtt: { type: 'string' }, http: { type: 'string' }, scenario: { type: 'string' }, devices: { type: 'string' }, duration: { type: 'string' },
+      batch: { type: 'string' }, rate: { type: 'string' }, 'p99-ms': { type: 'string' }, baseline: { type: 'boolean' }, json: { type: 'boolean' },
+      report: { type: 'string' }, 'allow-remote': { type: 'boolean' }
+    })
+    if (values.help === true) { console.log(loadTest.usage); return 0 }
+    if (values.mqtt === undefined || values.http === undefined) throw new UsageError('--mqtt and --http are required')
+    const scenario = oneOf('--scenario', values.scenario, SCENARIOS)
+    if (scenario === undefined) throw new UsageError(`--scenario is required: ${SCENARIOS.join(', ')}`)
+    const durationMs = parseDurationMs(values.duration ?? '')
+    if (durationMs === undefined) throw new UsageError('--duration takes a duration such as 30s')
+    const [secret] = secretsFromEnv()
+    if (secret === undefined) throw new UsageError('set STEDI_GATEWAY_SECRET to the gateway\'s secret')
+    const rate = Number(values.rate ?? 10)
+    if (!Number.isFinite(rate) || rate <= 0) throw new UsageError('--rate must be a positive number')
+    const base = {
+      scenario,
+      devices: wholeNumber('--devices', values.devices) ?? 10,
+      durationMs,
+      batch: wholeNumber('--batch', values.batch) ?? 10,
+      ratePerDevice: rate,
+      thresholds: { p99Ms: wholeNumber('--p99-ms', values['p99-ms']) ?? 1000, errorRate: 0.01 },
+      allowRemote: values['allow-remote'] === true,
+      credential: (kind: 'step-trainer' | 'accelerometer', identity: string) => issueCredential(secret, kind, identity)
+    }
+    const progress = createProgress()
+    let result: LoadTestResult & { baseline?: { rate: number, latency_ms: LoadTestResult['latency_ms'] }, ratio?: number }
+    try {
+      result = await runLoadTest({ ...base, mqttUrl: values.mqtt, httpUrl: values.http, onProgress: (m) => progress.update(`gateway: ${m}`) })
+      if (values.baseline === true) {
+        const bare = await startBareBroker()
+        try {
+          const b = await runLoadTest({ ...base, scenario: scenario === 'mixed' ? 'steady' : scenario, mqttUrl: bare.url, onProgress: (m) => progress.update(`bare aedes: ${m}`) })
+          result.baseline = { rate: b.rate, latency_ms: b.latency_ms }
+          result.ratio = Math.round((result.rate / Math.max(1, b.rate)) * 100) / 100
+        } finally {
+          await bare.close()
+        }
+      }
+    } finally {
+      progress.done()
+    }
+    if (values.report !== undefined) await fs.writeFile(values.report, renderHtml(result))
+    if (values.json === true) {
+      console.log(JSON.stringify(result))
+    } else {
+      const r = result.readings
+      const lines = [
+        `scenario ${result.scenario}: ${result.devices} devices, ${result.durationMs / 1000} s, ${result.batch} readings per message`,
+        `readings    generated ${r.generated}, acknowledged ${r.acknowledged}, landed ${r.landed}, deduplicated ${r.deduplicated}, rejected ${r.rejected}, lost ${r.lost}; device buffers dropped ${r.dropped}, failed ${r.failed}`,
+        `rate        ${result.rate} acknowledged readings/s`,
+        `latency     p50 ${result.latency_ms.p50} ms, p95 ${result.latency_ms.p95} ms, p99 ${result.latency_ms.p99} ms, max ${result.latency_ms.max} ms`
+      ]
+      if (result.gateway !== null) lines.push(`gateway     peak ${result.gateway.peakRssMb} MB, ${result.gateway.cpuSeconds} CPU s`)
+      if (result.knee !== undefined) lines.push(`knee        ${result.knee.readingsPerSecond} readings/s at p99 ${result.knee.p99Ms} ms`)
+      if (result.recoveryMs !== undefined) lines.push(`storm       all devices back and publishing after ${result.recoveryMs ?? 'never'} ms`)
+      if (result.soak !== undefined) lines.push(`soak        memory ${result.soak.rssStartMb} -> ${result.soak.rssEndMb} MB (${result.soak.rssSlopeMbPerMin} MB/min), outbox depth max ${result.soak.outboxDepthMax}`)
+      if (result.baseline !== undefined) lines.push(`baseline    bare aedes ${result.baseline.rate} readings/s; gateway / bare = ${result.ratio}`)
+      if (values.report !== undefined) lines.push(`report      ${values.report}`)
+      console.log(lines.join('\n'))
+    }
+    return result.readings.lost === null || result.readings.lost === 0 ? 0 : 1
+  }
+}

@@ -1,0 +1,24 @@
+// Reads the gateway's /metrics (Prometheus text) into numbers a load test can subtract.
+export type Samples = Map<string, Array<{ labels: Record<string, string>, value: number }>>
+
+export function parsePrometheus (text: string): Samples {
+  const out: Samples = new Map()
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line)
+    if (m === null) continue
+    const labels: Record<string, string> = {}
+    for (const [, k, v] of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[k] = v
+    out.set(m[1], [...(out.get(m[1]) ?? []), { labels, value: Number(m[3]) }])
+  }
+  return out
+}
+
+export const sumOf = (s: Samples, name: string, filter: (l: Record<string, string>) => boolean = () => true): number =>
+  (s.get(name) ?? []).filter((x) => filter(x.labels)).reduce((a, x) => a + x.value, 0)
+
+export async function scrape (httpUrl: string): Promise<Samples> {
+  const res = await fetch(`${httpUrl}/metrics`)
+  if (res.status !== 200) throw new Error(`${httpUrl}/metrics answered ${res.status}`)
+  return parsePrometheus(await res.text())
+}

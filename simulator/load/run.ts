@@ -1,0 +1,230 @@
+// stedi load-test: drives a gateway with emulated devices in a named scenario and reconciles every
+// reading: generated, acknowledged, landed, deduplicated, rejected and lost (acknowledged but
+// accounted for nowhere, which must be 0), with acknowledgement latency and rate over time, and the
+// gateway's memory and CPU from its /metrics. Every loop is bounded in count and time.
+import { randomBytes } from 'node:crypto'
+import type { DeviceKind } from '../../contracts/topics.js'
+import { type Device, createDevice } from '../../firmware-mock/device.js'
+import { phoneReading, stepTrainerReading } from '../../firmware-mock/sensors.js'
+import { createRandom } from '../generate.js'
+import { type HttpDevice, createHttpDevice } from './http-device.js'
+import { type Samples, scrape, sumOf } from './prometheus.js'
+import { Recorder, type SecondStats } from './recorder.js'
+
+export const SCENARIOS = ['steady', 'ramp', 'spike', 'storm', 'soak', 'mixed'] as const
+export type Scenario = (typeof SCENARIOS)[number]
+
+export interface LoadTestOptions {
+  mqttUrl: string
+  /** the gateway's HTTP API: customers, readings (mixed), and /metrics for the reconciliation; absent for a bare broker */
+  httpUrl?: string
+  scenario: Scenario
+  devices: number
+  durationMs: number
+  /** readings per message */
+  batch: number
+  /** readings per second per device (the base rate of the scenario) */
+  ratePerDevice: number
+  credential: (kind: DeviceKind, identity: string) => string
+  /** ramp: the knee is where p99 latency or the error rate crosses these */
+  thresholds?: { p99Ms: number, errorRate: number }
+  allowRemote?: boolean
+  onProgress?: (message: string) => void
+}
+
+export interface LoadTestResult {
+  scenario: Scenario
+  devices: number
+  durationMs: number
+  batch: number
+  readings: { generated: number, acknowledged: number, landed: number | null, deduplicated: number | null, rejected: number | null, lost: number | null, dropped: number, failed: number }
+  /** acknowledged readings per second over the run */
+  rate: number
+  latency_ms: { p50: number, p95: number, p99: number, max: number }
+  series: Array<SecondStats & { rssMb?: number, cpuPercent?: number, outboxDepth?: number }>
+  gateway: { peakRssMb: number, cpuSeconds: number } | null
+  knee?: { readingsPerSecond: number, p99Ms: number, crossedAt: number | null }
+  recoveryMs?: number | null
+  soak?: { rssStartMb: number, rssEndMb: number, rssSlopeMbPerMin: number, outboxDepthMax: number }
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[?::1\]?)$/
+
+export function checkTarget (url: string, allowRemote: boolean): void {
+  const host = new URL(url).hostname
+  if (!allowRemote && !LOOPBACK.test(host)) throw new Error(`${url} is not a loopback address: load tests stay on this machine unless --allow-remote is given`)
+}
+
+/** Per-device rate (readings/s) at time t (ms) of the scenario; ramp doubles it each step. */
+function rateAt (o: LoadTestOptions, t: number, steps: number): number {
+  switch (o.scenario) {
+    case 'ramp': return o.ratePerDevice * 2 ** Math.min(steps - 1, Math.floor(t / (o.durationMs / steps)))
+    case 'spike': {
+      const spike = Math.min(30_000, o.durationMs / 3)
+      const from = (o.durationMs - spike) / 2
+      return t >= from && t < from + spike ? o.ratePerDevice * 10 : o.ratePerDevice
+    }
+    default: return o.ratePerDevice
+  }
+}
+
+export async function runLoadTest (o: LoadTestOptions): Promise<LoadTestResult> {
+  checkTarget(o.mqttUrl, o.allowRemote === true)
+  if (o.httpUrl !== undefined) checkTarget(o.httpUrl, o.allowRemote === true)
+  const say = o.onProgress ?? (() => {})
+  const run = randomBytes(3).toString('hex')
+  const recorder = new Recorder()
+  const random = createRandom(1)
+  const before = o.httpUrl === undefined ? undefined : await scrape(o.httpUrl)
+
+  const mqttDevices: Device[] = []
+  const httpDevices: HttpDevice[] = []
+  const all: Array<{ record: (r: Record<string, unknown>) => void, kind: DeviceKind }> = []
+  for (let i = 0; i < o.devices; i++) {
+    const kind: DeviceKind = i % 2 === 0 ? 'step-trainer' : 'accelerometer'
+    const identity = kind === 'step-trainer' ? `lt-${run}-${i}` : `lt-${run}-${i}@test.com`
+    if (o.scenario === 'mixed' && i % 4 >= 2 && o.httpUrl !== undefined) {
+      const d = createHttpDevice({ kind, credential: o.credential(kind, identity), httpUrl: o.httpUrl, batchSize: o.batch, onAck: (n, ms) => recorder.ack(n, ms), onError: () => recorder.error() })
+      httpDevices.push(d)
+      all.push({ record: d.record, kind })
+    } else {
+      const d = createDevice({ kind, identity, credential: o.credential(kind, identity), mqttUrl: o.mqttUrl, batchSize: o.batch, bufferBatches: 100_000, random, onAck: (n, ms) => recorder.ack(n, ms), backoff: { baseMs: 50, maxMs: 2000 } })
+      mqttDevices.push(d)
+      all.push({ record: d.record, kind })
+    }
+  }
+  let next = 0
+  await Promise.all(Array.from({ length: 100 }, async () => { while (next < mqttDevices.length) await mqttDevices[next++].start() }))
+  say(`${o.devices} devices connected`)
+
+  const samples: Array<{ t: number, rss: number, cpu: number, depth: number }> = []
+  const sampler = o.httpUrl === undefined
+    ? undefined
+    : setInterval(() => {
+      const t = performance.now() - started
+      scrape(o.httpUrl!).then((s) => samples.push({
+        t, rss: sumOf(s, 'process_resident_memory_bytes'), cpu: sumOf(s, 'process_cpu_seconds_total'), depth: sumOf(s, 'stedi_outbox_depth')
+      }), () => {})
+    }, 1000)
+
+  // the load: every 100 ms each device reads what its rate owes (fractions carry over)
+  const steps = 6
+  const owed = new Float64Array(all.length)
+  const started = performance.now()
+  let stormAt: number | undefined
+  let recoveryMs: number | null | undefined
+  const TICK_MS = 100
+  for (let tick = 0; tick * TICK_MS < o.durationMs; tick++) {
+    const t = tick * TICK_MS
+    const due = started + t
+    if (due > performance.now()) await new Promise((resolve) => setTimeout(resolve, due - performance.now()))
+    const perTick = (rateAt(o, t, steps) * TICK_MS) / 1000
+    const now = Date.now()
+    for (let i = 0; i < all.length; i++) {
+      owed[i] += perTick
+      for (; owed[i] >= 1; owed[i]--) all[i].record(all[i].kind === 'step-trainer' ? stepTrainerReading(now, random) : phoneReading(now, random))
+    }
+    if (o.scenario === 'storm' && stormAt === undefined && t >= o.durationMs / 3) {
+      stormAt = performance.now()
+      const ackedBefore = mqttDevices.map((d) => d.stats().acknowledged)
+      for (const d of mqttDevices) d.drop()
+      say('reconnect storm: every device dropped')
+      void (async () => {
+        // recovered: every device connected again and acknowledged something since the drop
+        const deadline = stormAt! + Math.max(30_000, o.durationMs)
+        while (performance.now() < deadline) {
+          if (mqttDevices.every((d, k) => d.connected() && d.stats().acknowledged > ackedBefore[k])) { recoveryMs = performance.now() - stormAt!; return }
+          await new Promise((resolve) => setTimeout(resolve, 20))
+        }
+        recoveryMs = null
+      })()
+    }
+    if (tick % 10 === 0) say(`${Math.round(t / 1000)} s: ${Math.round(rateAt(o, t, steps) * o.devices)} readings/s offered`)
+  }
+  await Promise.all([...mqttDevices.map(async (d) => await d.stop(30_000)), ...httpDevices.map(async (d) => await d.stop(30_000))])
+  if (o.scenario === 'storm') {
+    const end = performance.now() + 10_000
+    while (recoveryMs === undefined && performance.now() < end) await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  const elapsedMs = performance.now() - started
+  if (sampler !== undefined) clearInterval(sampler)
+
+  const stats = [...mqttDevices, ...httpDevices].map((d) => d.stats())
+  const generated = stats.reduce((a, s) => a + s.generated, 0)
+  const acknowledged = stats.reduce((a, s) => a + s.acknowledged, 0)
+  const dropped = stats.reduce((a, s) => a + s.dropped, 0)
+  const failed = stats.reduce((a, s) => a + s.pending, 0)
+
+  let reconciliation: Pick<LoadTestResult['readings'], 'landed' | 'deduplicated' | 'rejected' | 'lost'> = { landed: null, deduplicated: null, rejected: null, lost: null }
+  let after: Samples | undefined
+  if (o.httpUrl !== undefined && before !== undefined) {
+    // wait (bounded) until the gateway has landed what it accepted
+    const deadline = Date.now() + 120_000
+    for (;;) {
+      after = await scrape(o.httpUrl)
+      const accepted = delta(before, after, 'stedi_readings_accepted_total', readingsOnly)
+      const flushed = delta(before, after, 'stedi_records_flushed_total', readingsOnly)
+      if (flushed >= accepted || Date.now() > deadline) break
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+    const landed = delta(before, after, 'stedi_records_flushed_total', readingsOnly)
+    const deduplicated = delta(before, after, 'stedi_readings_deduplicated_total', readingsOnly)
+    const rejected = delta(before, after, 'stedi_readings_rejected_total', readingsOnly)
+    // what the devices count as acknowledged, the gateway must have landed, deduplicated or rejected;
+    // a redelivered batch is acknowledged once by the device but seen twice by the gateway
+    reconciliation = { landed, deduplicated, rejected, lost: Math.max(0, acknowledged - landed - rejected) }
+  }
+  const overall = recorder.overall()
+  const series = recorder.series().map((s) => {
+    const sample = samples.find((x) => Math.floor(x.t / 1000) === s.t)
+    const prev = samples.find((x) => Math.floor(x.t / 1000) === s.t - 1)
+    return sample === undefined ? s : {
+      ...s,
+      rssMb: Math.round(sample.rss / 2 ** 20),
+      outboxDepth: sample.depth,
+      ...(prev === undefined ? {} : { cpuPercent: Math.round(((sample.cpu - prev.cpu) / ((sample.t - prev.t) / 1000)) * 100) })
+    }
+  })
+  const result: LoadTestResult = {
+    scenario: o.scenario,
+    devices: o.devices,
+    durationMs: o.durationMs,
+    batch: o.batch,
+    readings: { generated, acknowledged, ...reconciliation, dropped, failed },
+    rate: Math.round(acknowledged / (elapsedMs / 1000)),
+    latency_ms: { p50: round(overall.p50), p95: round(overall.p95), p99: round(overall.p99), max: round(overall.max) },
+    series,
+    gateway: samples.length === 0 ? null : {
+      peakRssMb: Math.round(Math.max(...samples.map((s) => s.rss)) / 2 ** 20),
+      cpuSeconds: round((after === undefined ? samples.at(-1)!.cpu : sumOf(after, 'process_cpu_seconds_total')) - sumOf(before!, 'process_cpu_seconds_total'))
+    }
+  }
+  if (o.scenario === 'ramp') {
+    const { p99Ms, errorRate } = o.thresholds ?? { p99Ms: 1000, errorRate: 0.01 }
+    const stepMs = o.durationMs / steps
+    let knee = { readingsPerSecond: 0, p99Ms: 0, crossedAt: null as number | null }
+    for (let s = 0; s < steps; s++) {
+      const w = recorder.window(s * stepMs, (s + 1) * stepMs)
+      const ok = w.p99 <= p99Ms && (w.messages === 0 || w.errors / w.messages <= errorRate)
+      if (!ok) { knee.crossedAt = rateAt(o, s * stepMs, steps) * o.devices; break }
+      knee = { readingsPerSecond: Math.round(w.readings / (stepMs / 1000)), p99Ms: round(w.p99), crossedAt: null }
+    }
+    result.knee = knee
+  }
+  if (o.scenario === 'storm') result.recoveryMs = recoveryMs === undefined || recoveryMs === null ? null : Math.round(recoveryMs)
+  if (o.scenario === 'soak' && samples.length >= 2) {
+    const first = samples[0]
+    const last = samples.at(-1)!
+    result.soak = {
+      rssStartMb: Math.round(first.rss / 2 ** 20),
+      rssEndMb: Math.round(last.rss / 2 ** 20),
+      rssSlopeMbPerMin: round(((last.rss - first.rss) / 2 ** 20) / ((last.t - first.t) / 60_000)),
+      outboxDepthMax: Math.max(...samples.map((s) => s.depth))
+    }
+  }
+  return result
+}
+
+const readingsOnly = (l: Record<string, string>): boolean => l.dataset !== 'customer'
+const delta = (a: Samples, b: Samples, name: string, f: (l: Record<string, string>) => boolean): number => sumOf(b, name, f) - sumOf(a, name, f)
+const round = (n: number): number => Math.round(n * 100) / 100
