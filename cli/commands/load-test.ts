@@ -59,14 +59,14 @@ Scenarios:
       credential: (kind: 'step-trainer' | 'accelerometer', identity: string) => issueCredential(secret, kind, identity)
     }
     const progress = createProgress()
-    let result: LoadTestResult & { baseline?: { rate: number, latency_ms: LoadTestResult['latency_ms'] }, ratio?: number }
+    let result: LoadTestResult & { baseline?: Pick<LoadTestResult, 'rate' | 'latency_ms' | 'recoveryMs' | 'knee'>, ratio?: number }
     try {
       result = await runLoadTest({ ...base, mqttUrl: values.mqtt, httpUrl: values.http, onProgress: (m) => progress.update(`gateway: ${m}`) })
       if (values.baseline === true) {
         const bare = await startBareBroker()
         try {
           const b = await runLoadTest({ ...base, scenario: scenario === 'mixed' ? 'steady' : scenario, mqttUrl: bare.url, onProgress: (m) => progress.update(`bare aedes: ${m}`) })
-          result.baseline = { rate: b.rate, latency_ms: b.latency_ms }
+          result.baseline = { rate: b.rate, latency_ms: b.latency_ms, recoveryMs: b.recoveryMs, knee: b.knee }
           result.ratio = Math.round((result.rate / Math.max(1, b.rate)) * 100) / 100
         } finally {
           await bare.close()
@@ -90,7 +90,11 @@ Scenarios:
       if (result.knee !== undefined) lines.push(`knee        ${result.knee.readingsPerSecond} readings/s at p99 ${result.knee.p99Ms} ms`)
       if (result.recoveryMs !== undefined) lines.push(`storm       all devices back and publishing after ${result.recoveryMs ?? 'never'} ms`)
       if (result.soak !== undefined) lines.push(`soak        memory ${result.soak.rssStartMb} -> ${result.soak.rssEndMb} MB (${result.soak.rssSlopeMbPerMin} MB/min), outbox depth max ${result.soak.outboxDepthMax}`)
-      if (result.baseline !== undefined) lines.push(`baseline    bare aedes ${result.baseline.rate} readings/s; gateway / bare = ${result.ratio}`)
+      if (result.baseline !== undefined) {
+        lines.push(`baseline    bare aedes ${result.baseline.rate} readings/s, p99 ${result.baseline.latency_ms.p99} ms; gateway / bare = ${result.ratio}` +
+          (result.baseline.recoveryMs !== undefined ? `; bare storm recovery ${result.baseline.recoveryMs ?? 'never'} ms` : '') +
+          (result.baseline.knee !== undefined ? `; bare knee ${result.baseline.knee.readingsPerSecond} readings/s` : ''))
+      }
       if (values.report !== undefined) lines.push(`report      ${values.report}`)
       console.log(lines.join('\n'))
     }
