@@ -18,8 +18,8 @@ const COMMANDS: Entry[] = [
   { name: 'simulate fleet', summary: 'run a fleet of emulated trainers and phones against a gateway', load: async () => (await import('./commands/simulate.js')).simulateFleet },
   { name: 'simulate replay', summary: 'send a landing dataset through a gateway as its devices and the website would', load: async () => (await import('./commands/simulate.js')).simulateReplay },
   { name: 'load-test', summary: 'load scenarios against a gateway with exact loss reconciliation and an HTML report', load: async () => (await import('./commands/load-test.js')).loadTest },
-  { name: 'start', summary: 'the platform in one process: gateway and scheduled promotion, data under ./var', load: async () => (await import('./commands/demo.js')).start },
-  { name: 'demo', summary: 'gateway, a simulated fleet for 30 s, a promotion, and the row-count table', load: async () => (await import('./commands/demo.js')).demo }
+  { name: 'start', summary: 'the platform in one process: gateway and scheduled promotion, data under ./var', load: async () => (await import('./commands/platform.js')).start },
+  { name: 'demo', summary: 'gateway, a simulated fleet for 30 s, a promotion, and the row-count table', load: async () => (await import('./commands/platform.js')).demo }
 ]
 
 /** The error types of the components, recognised by their coded shape rather than imported. */
