@@ -46,3 +46,17 @@ t.test('through dropped connections, duplicates, corrupt payloads and an imperso
   const lookup = await fetch(`${gw.httpUrl}/v1/records?kind=accelerometer&device=f@test.com&timestamp=${1655564444103 + 1000}`, { headers: { authorization: `Bearer ${credential('accelerometer', 'f@test.com')}` } })
   t.match(await lookup.json(), { readings: [{ status: 'landed' }] }, 'the skewed clock shows in the record')
 })
+
+t.test('out-of-range values are sent, acknowledged, refused and recorded, never landed', async (t) => {
+  const gw = await startGateway(t, { batch: { maxAgeMs: 50 } })
+  const trainer = createDevice({
+    kind: 'step-trainer', identity: 'sn-bad', credential: credential('step-trainer', 'sn-bad'), mqttUrl: gw.mqttUrl,
+    batchSize: 5, random: createRandom(5), faults: { outOfRange: 1 }
+  })
+  await trainer.start()
+  for (let i = 0; i < 10; i++) trainer.record({ sensorReadingTime: 1655564444103 + i, distanceFromObject: 250 })
+  await trainer.stop()
+  t.equal(trainer.stats().acknowledged, 10)
+  t.equal(gw.gateway.metrics.rejected.get({ dataset: 'step_trainer', reason: 'out_of_range' }), 10)
+  t.equal(gw.gateway.metrics.accepted.get({ dataset: 'step_trainer' }), 0)
+})

@@ -114,3 +114,25 @@ t.test('MQTT over WebSocket', async (t) => {
   await gw.gateway.batcher.drain()
   t.same(await landed(gw.landing, 'step_trainer'), ['{"sensorReadingTime":1655564444103,"serialNumber":"sn-ws","distanceFromObject":250}'])
 })
+
+t.test('--allow-anonymous says so loudly, and lets any client publish as any device', async (t) => {
+  const { spawn } = await import('node:child_process')
+  const { STEDI_BIN, tempDir } = await import('../helpers/index.js')
+  const dir = await tempDir(t)
+  const child = spawn(process.execPath, [STEDI_BIN, 'gateway', '--landing', `${dir}/landing`, '--state', `${dir}/state`, '--mqtt-port', '0', '--http-port', '0', '--allow-anonymous'],
+    { env: { ...process.env, STEDI_GATEWAY_SECRET: '' } })
+  t.teardown(() => { child.kill('SIGKILL') })
+  let stderr = ''
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+  const url = await new Promise<string>((resolve) => {
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); const m = /ready: (mqtt:\/\/\S+)/.exec(out); if (m !== null) resolve(m[1]) })
+  })
+  t.match(stderr, /\*\*\* stedi gateway: --allow-anonymous: ANY client may connect and publish as ANY device\. Development only\. \*\*\*/)
+  const pub = await mosquittoPub(url, ['-t', 'stedi/v1/step-trainer/anyone/readings', '-m', '{"sensorReadingTime":1655564444103,"distanceFromObject":250}'])
+  t.equal(pub.code, 0, pub.out)
+  const exited = new Promise((resolve) => child.on('exit', resolve))
+  child.kill('SIGTERM')
+  t.equal(await exited, 0)
+  t.same(await landed(`${dir}/landing`, 'step_trainer'), ['{"sensorReadingTime":1655564444103,"serialNumber":"anyone","distanceFromObject":250}'])
+})
