@@ -35,7 +35,3 @@ export async function writeFileAtomic (file: string, data: string | Uint8Array):
   await fs.rename(tmp, file)
   await fsyncDir(dir)
 }
-
-export async function exists (p: string): Promise<boolean> {
-  try { await fs.access(p); return true } catch { return false }
-}

@@ -48,8 +48,10 @@ export function lineageColumns (dataset: DatasetName): ReadonlyArray<[string, 'B
     : [['_run', 'BIGINT'], ['_file', 'VARCHAR']]
 }
 
-/** Columns of every quarantine table. */
-export const QUARANTINE_COLUMNS = Object.freeze(['_run', '_file', '_line', 'reason', 'raw'] as const)
+/** Columns of every quarantine table: the run, where the line was, why, and the line itself. */
+export const QUARANTINE_COLUMNS: ReadonlyArray<[string, 'BIGINT' | 'VARCHAR']> = Object.freeze([
+  ['_run', 'BIGINT'], ['_file', 'VARCHAR'], ['_line', 'BIGINT'], ['reason', 'VARCHAR'], ['raw', 'VARCHAR']
+])
 
 /** Folder, relative to the lakehouse root, of a table's visible files. */
 export const tableDir = (table: TableName): string => `${TABLES[table].zone}/${table}`

@@ -1,7 +1,7 @@
 // The zone tables as the engine sees them: one view per table, by the seed's names, over exactly the
 // files of the version being read. Used by a run (its inputs) and by `stedi query` (a snapshot).
 import { DATASETS } from '../contracts/datasets.js'
-import { TABLES, TABLE_NAMES, type TableName, lineageColumns } from '../contracts/lakehouse.js'
+import { QUARANTINE_COLUMNS, TABLES, TABLE_NAMES, type TableName, lineageColumns } from '../contracts/lakehouse.js'
 import { type SqlEngine, sqlStringList } from './engine/duckdb.js'
 import { quoteIdent, sqlType } from './landing/validate-sql.js'
 
@@ -14,7 +14,7 @@ export function tableColumns (table: TableName): Column[] {
   const spec = TABLES[table]
   switch (spec.zone) {
     case 'landing': return [...seedColumns(spec.dataset!), ...lineageColumns(spec.dataset!)]
-    case 'quarantine': return [['_run', 'BIGINT'], ['_file', 'VARCHAR'], ['_line', 'BIGINT'], ['reason', 'VARCHAR'], ['raw', 'VARCHAR']]
+    case 'quarantine': return [...QUARANTINE_COLUMNS]
     default:
       if (table === 'machine_learning_curated') return [...seedColumns('step_trainer'), ...seedColumns('accelerometer')]
       return seedColumns(spec.dataset!)

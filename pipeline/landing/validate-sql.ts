@@ -71,10 +71,3 @@ export function jsonColumns (spec: DatasetSpec): string {
 export function jsonPaths (spec: DatasetSpec): string {
   return `[${spec.fields.map((f) => `'$.${quoteIdent(f.name).replaceAll("'", "''")}'`).join(', ')}]`
 }
-
-/** Column list of a landing table's seed fields, typed, for an empty table of the right shape. */
-export function emptySelect (spec: DatasetSpec, extra: Array<[string, string]>): string {
-  const cols = spec.fields.map((f) => `CAST(NULL AS ${sqlType(f)}) AS ${quoteIdent(f.name)}`)
-  for (const [name, type] of extra) cols.push(`CAST(NULL AS ${type}) AS ${quoteIdent(name)}`)
-  return `SELECT ${cols.join(', ')} WHERE false`
-}

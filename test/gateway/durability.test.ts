@@ -1,12 +1,10 @@
 // SIGKILL under load, then a restart: every acknowledged reading lands, exactly once.
 // SIGTERM under load: the gateway stops accepting, lands what it acknowledged, exits 0.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import fs from 'node:fs/promises'
-import path from 'node:path'
 import mqtt from 'mqtt'
 import t from 'tap'
 import { STEDI_BIN, tempDir } from '../helpers/index.js'
-import { SECRET, credential } from '../helpers/gateway.js'
+import { SECRET, credential, landedLines } from '../helpers/gateway.js'
 
 interface Running { child: ChildProcessWithoutNullStreams, mqttUrl: string, exited: Promise<{ code: number | null, signal: string | null }> }
 
@@ -57,14 +55,6 @@ function load (url: string, devices: number): { stop: () => Promise<Set<string>>
   }
 }
 
-async function landedLines (landing: string): Promise<string[]> {
-  const dir = path.join(landing, 'accelerometer/landing')
-  const lines: string[] = []
-  for (const f of (await fs.readdir(dir)).filter((n) => n.endsWith('.json'))) {
-    lines.push(...(await fs.readFile(path.join(dir, f), 'utf8')).split('\n').filter((l) => l !== ''))
-  }
-  return lines
-}
 
 const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -84,7 +74,7 @@ t.test('SIGKILL under load: every acknowledged reading lands exactly once after 
   t.teardown(() => { second.child.kill('SIGKILL') })
   second.child.kill('SIGTERM')
   t.same(await second.exited, { code: 0, signal: null }, 'SIGTERM: exit 0 after landing what waited')
-  const lines = await landedLines(landing)
+  const lines = await landedLines(landing, 'accelerometer')
   const counts = new Map<string, number>()
   for (const l of lines) counts.set(l, (counts.get(l) ?? 0) + 1)
   const lost = [...acked].filter((l) => !counts.has(l))
@@ -104,7 +94,7 @@ t.test('SIGTERM under load: stop accepting, land everything acknowledged, exit 0
   gw.child.kill('SIGTERM')
   t.same(await gw.exited, { code: 0, signal: null })
   const acked = await publishers.stop()
-  const lines = new Set(await landedLines(landing))
+  const lines = new Set(await landedLines(landing, 'accelerometer'))
   t.ok(acked.size > 0)
   t.equal([...acked].filter((l) => !lines.has(l)).length, 0, 'every acknowledged reading landed before the exit')
 })

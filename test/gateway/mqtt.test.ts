@@ -5,18 +5,11 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { connectDevice, credential, startGateway } from '../helpers/gateway.js'
+import { connectDevice, credential, landedLines, startGateway } from '../helpers/gateway.js'
 
 const exec = promisify(execFile)
 
-async function landed (landing: string, dataset: string): Promise<string[]> {
-  const dir = path.join(landing, dataset, 'landing')
-  const lines: string[] = []
-  for (const f of (await fs.readdir(dir).catch(() => [])).filter((n) => n.endsWith('.json')).sort()) {
-    lines.push(...(await fs.readFile(path.join(dir, f), 'utf8')).split('\n').filter((l) => l !== ''))
-  }
-  return lines
-}
+const landed = landedLines
 
 async function mosquittoPub (url: string, args: string[]): Promise<{ code: number, out: string }> {
   const port = new URL(url).port

@@ -1,4 +1,6 @@
 // Starts a real gateway in the test process on free ports, with its teardown registered at once.
+import fs from 'node:fs/promises'
+import path from 'node:path'
 import mqtt, { type MqttClient, type IClientOptions } from 'mqtt'
 import { Writable } from 'node:stream'
 import { createLogger } from '../../common/logger.js'
@@ -44,4 +46,14 @@ export async function connectDevice (t: Teardown, url: string, kind: CredentialK
     client.once('error', reject)
   })
   return client
+}
+
+/** Every line of a dataset's landing files, in file-name order (what the pipeline would read). */
+export async function landedLines (landing: string, dataset: string): Promise<string[]> {
+  const dir = path.join(landing, dataset, 'landing')
+  const lines: string[] = []
+  for (const f of (await fs.readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.json')).sort()) {
+    lines.push(...(await fs.readFile(path.join(dir, f), 'utf8')).split('\n').filter((l) => l !== ''))
+  }
+  return lines
 }
