@@ -171,17 +171,16 @@ export async function runPipeline (config: PipelineConfig, hooks: RunHooks = {})
     await state.commitRun(runId, { status: 'ok', fullRefresh: config.fullRefresh, files: registry, versions: [...versions.values()], report: report as unknown as Record<string, unknown> })
     await pause(config, 'commit')
     await reconcile(lakehouse, await state.currentVersions(), await state.retainedFiles(config.keepVersions))
-    await fs.rm(scratch, { recursive: true, force: true })
     lap('commit', t)
     report.durationMs = Math.round(performance.now() - started)
     return report
   } catch (err) {
-    engine?.close()
-    engine = undefined
     if (runId > 0) await state.abortRun(runId, runOptions, (err as Error).message)
     throw err
   } finally {
     engine?.close()
+    // scratch holds copies and spill files of this run only, whatever way it ended
+    await fs.rm(scratch, { recursive: true, force: true })
     await state.close()
   }
 }

@@ -1,13 +1,14 @@
 // Sends an existing landing dataset (the published STEDI data, say) through the gateway as the
 // devices and the website would have: customers over HTTP, each trainer's and each phone's readings
-// over MQTT under its own identity and credential, in QoS 1 batches with increasing seq. It counts
-// what the gateway acknowledged; with faults it also redelivers batches and drops connections
-// mid-stream, resending what was not acknowledged, as at-least-once devices do.
+// over MQTT under its own identity and credential, through the firmware mock's devices (QoS 1
+// batches with increasing seq). It counts what the gateway acknowledged; with faults the devices
+// also redeliver batches and drop connections mid-stream, resending what was not acknowledged.
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import mqtt, { type MqttClient } from 'mqtt'
 import { DATASETS } from '../contracts/datasets.js'
-import { type DeviceKind, IDENTITY_FIELD, readingsTopic } from '../contracts/topics.js'
+import { type DeviceKind, IDENTITY_FIELD } from '../contracts/topics.js'
+import { createDevice } from '../firmware-mock/device.js'
+import { createRandom } from './generate.js'
 
 export interface ReplayOptions {
   dataDir: string
@@ -20,7 +21,7 @@ export interface ReplayOptions {
   concurrency?: number
   /** share of batches sent twice (the same seq) */
   duplicateRatio?: number
-  /** drop each device's connection after this many batches (0 = never) */
+  /** drop a device's connection, with a batch in flight, once every this many batches on average (0 = never) */
   disconnectEvery?: number
   onProgress?: (p: ReplayProgress) => void
 }
@@ -94,68 +95,41 @@ export async function replay (options: ReplayOptions): Promise<ReplaySummary> {
   return { ...progress, acknowledgedByDataset: byDataset }
 }
 
-async function connect (url: string, identity: string, password: string): Promise<MqttClient> {
-  const client = mqtt.connect(url, { username: identity, password, reconnectPeriod: 0, connectTimeout: 10_000 })
-  await new Promise<void>((resolve, reject) => {
-    client.once('connect', () => resolve())
-    client.once('error', reject)
-  })
-  client.on('error', () => {})
-  return client
-}
-
-/** Publishes one device's readings; every batch is resent until acknowledged. Returns readings acknowledged. */
+/**
+ * Publishes one device's readings through an emulated device (firmware-mock): batches with seq,
+ * each resent until acknowledged. The faults are the firmware mock's: a batch sent twice, a
+ * connection dropped with a batch in flight. Returns the readings acknowledged.
+ */
 async function replayDevice (
   device: { kind: DeviceKind, identity: string, readings: Array<Record<string, unknown>> },
   options: ReplayOptions,
   faults: { batchSize: number, duplicateRatio: number, disconnectEvery: number },
   progress: ReplayProgress
 ): Promise<number> {
-  const password = options.credential(device.kind, device.identity)
-  const topic = readingsTopic(device.kind, device.identity)
-  let client = await connect(options.mqttUrl, device.identity, password)
-  let acked = 0
-  let sinceConnect = 0
-  // deterministic "randomness" per device, so that a replay with faults is repeatable
-  let h = 0
-  for (const c of device.identity) h = (h * 31 + c.charCodeAt(0)) >>> 0
-  const chance = (): number => { h = (h * 1103515245 + 12345) >>> 0; return h / 4294967296 }
-  try {
-    for (let start = 0, seq = 0; start < device.readings.length; start += faults.batchSize, seq++) {
-      const payload = JSON.stringify({ seq, readings: device.readings.slice(start, start + faults.batchSize) })
-      for (let attempt = 0; ; attempt++) {
-        if (attempt > 20) throw new Error(`${device.identity}: batch ${seq} not acknowledged after 20 attempts`)
-        if (faults.disconnectEvery > 0 && sinceConnect >= faults.disconnectEvery) {
-          // drop the connection with the batch in flight: it may or may not have arrived
-          client.publish(topic, payload, { qos: 1 })
-          client.stream.destroy()
-          progress.disconnects++
-          await client.endAsync(true).catch(() => undefined)
-          client = await connect(options.mqttUrl, device.identity, password)
-          sinceConnect = 0
-          progress.redelivered++
-          continue
-        }
-        try {
-          await client.publishAsync(topic, payload, { qos: 1 })
-          sinceConnect++
-          break
-        } catch {
-          await client.endAsync(true).catch(() => undefined)
-          client = await connect(options.mqttUrl, device.identity, password)
-          sinceConnect = 0
-        }
-      }
-      const n = Math.min(faults.batchSize, device.readings.length - start)
-      acked += n
-      progress.acknowledged += n
-      if (faults.duplicateRatio > 0 && chance() < faults.duplicateRatio) {
-        await client.publishAsync(topic, payload, { qos: 1 })
-        progress.redelivered++
-      }
-    }
-  } finally {
-    await client.endAsync().catch(() => undefined)
-  }
-  return acked
+  // a seed from the identity, so that a replay with faults is repeatable
+  let seed = 0
+  for (const c of device.identity) seed = (seed * 31 + c.charCodeAt(0)) >>> 0
+  const emulated = createDevice({
+    kind: device.kind,
+    identity: device.identity,
+    credential: options.credential(device.kind, device.identity),
+    mqttUrl: options.mqttUrl,
+    batchSize: faults.batchSize,
+    bufferBatches: Number.MAX_SAFE_INTEGER,
+    random: createRandom(seed),
+    backoff: { baseMs: 10, maxMs: 500 },
+    faults: {
+      duplicatePublish: faults.duplicateRatio,
+      dropConnection: faults.disconnectEvery > 0 ? 1 / faults.disconnectEvery : 0
+    },
+    onAck: (n) => { progress.acknowledged += n }
+  })
+  await emulated.start()
+  for (const r of device.readings) emulated.record(r)
+  await emulated.stop(60_000)
+  const s = emulated.stats()
+  progress.redelivered += s.faults
+  progress.disconnects += s.reconnects
+  if (s.pending > 0) throw new Error(`${device.identity}: ${s.pending} readings not acknowledged within a minute`)
+  return s.acknowledged
 }

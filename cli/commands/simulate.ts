@@ -60,7 +60,7 @@ Exits 0 only when every record was acknowledged.
   --batch N                 readings per MQTT batch (default 100)
   --concurrency N           devices replaying at once (default 32)
   --duplicate-ratio P       share of batches sent twice, as at-least-once devices do (default 0)
-  --disconnect-every N      drop each device's connection after N batches, mid-publish (default never)`,
+  --disconnect-every N      drop a device's connection mid-publish once every N batches on average (default never)`,
   run: async (argv) => {
     const { values } = parse(argv, {
       data: { type: 'string' }, mqtt: { type: 'string' }, http: { type: 'string' }, batch: { type: 'string' },

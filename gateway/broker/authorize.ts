@@ -4,7 +4,7 @@
 import type { Client, PublishPacket, Subscription } from 'aedes'
 import { deviceTopicFilter, parseReadingsTopic } from '../../contracts/topics.js'
 import type { Logger } from '../../common/logger.js'
-import type { Ingest } from '../ingest/service.js'
+import { type Ingest, estimateReadings } from '../ingest/service.js'
 import type { GatewayMetrics } from '../metrics.js'
 import { devices } from './authenticate.js'
 
@@ -26,8 +26,7 @@ export function createAuthorizePublish (deps: { ingest: Ingest, metrics: Gateway
     }
     const { kind, identity } = target
     const payload = packet.payload as Buffer
-    // a rough count for the rate limit without parsing twice: a batch of N readings holds N '{'
-    const estimate = Math.max(1, payload.length > 0 ? countObjects(payload) - 1 : 1)
+    const estimate = estimateReadings(payload)
     ingest.waitForAdmission(kind, identity, estimate)
       .then(async (refused) => await ingest.device(kind, identity, payload, 'mqtt', refused === undefined ? undefined : { reason: refused, readings: estimate }))
       .then(() => {
@@ -39,12 +38,6 @@ export function createAuthorizePublish (deps: { ingest: Ingest, metrics: Gateway
         callback(err as Error)
       })
   }
-}
-
-function countObjects (payload: Buffer): number {
-  let n = 0
-  for (let i = payload.indexOf(0x7b); i !== -1; i = payload.indexOf(0x7b, i + 1)) n++
-  return n
 }
 
 export function createAuthorizeSubscribe (deps: { metrics: GatewayMetrics, allowAnonymous: boolean }) {
@@ -63,5 +56,6 @@ export function createAuthorizeSubscribe (deps: { metrics: GatewayMetrics, allow
 /** Whether every topic the filter can match lies inside the device's own subtree. */
 function isWithin (filter: string, own: string): boolean {
   const base = own.slice(0, -2) // without '/#'
-  return filter === base || (filter.startsWith(`${base}/`) && !filter.slice(0, base.length).includes('+'))
+  // the base is literal, so a filter that starts with it cannot widen it with a wildcard
+  return filter === base || filter.startsWith(`${base}/`)
 }

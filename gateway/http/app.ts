@@ -7,7 +7,7 @@ import { DEVICE_KINDS, type DeviceKind } from '../../contracts/topics.js'
 import type { Logger } from '../../common/logger.js'
 import { type DeviceIdentity, verifyCredential } from '../credentials.js'
 import type { Ingest } from '../ingest/service.js'
-import { deviceKey } from '../ingest/service.js'
+import { deviceKey, estimateReadings } from '../ingest/service.js'
 import type { Outbox } from '../ingest/outbox.js'
 import type { GatewayMetrics } from '../metrics.js'
 import { customersBody, readingBody, readingsResponse } from './schemas.js'
@@ -99,8 +99,7 @@ export async function buildHttp (deps: HttpDeps): Promise<FastifyInstance> {
       if (device === undefined) return await reply.code(401).send({ error: 'a device credential is required (Authorization: Bearer ...)' })
       if (device.kind !== kind) return await reply.code(403).send({ error: `this credential belongs to a ${device.kind}, not a ${kind}` })
       const body = typeof req.body === 'string' ? req.body : ''
-      const estimate = Math.max(1, (body.match(/\{/g)?.length ?? 1) - 1)
-      const admission = deps.ingest.admit(kind, device.identity, estimate)
+      const admission = deps.ingest.admit(kind, device.identity, estimateReadings(body))
       if (!admission.ok) {
         if (admission.reason === 'overloaded') return await tooBusy(reply, admission.retryAfterMs)
         void reply.header('retry-after', Math.ceil(admission.retryAfterMs / 1000))

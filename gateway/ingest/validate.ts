@@ -145,7 +145,7 @@ function checkField (spec: FieldSpec, value: unknown): [RejectReason, string] | 
 }
 
 /** A customer record from the website or fulfilment: the seed's fields, typed; absent consent stays absent. */
-export function validateCustomer (record: unknown, index: number): LandingRecord | Problem[] {
+export function validateCustomer (record: unknown, index: number): (LandingRecord & { email: string }) | Problem[] {
   if (typeof record !== 'object' || record === null || Array.isArray(record)) {
     return [{ index, field: null, reason: 'not_a_reading', detail: 'a customer record must be a JSON object' }]
   }
@@ -158,7 +158,7 @@ export function validateCustomer (record: unknown, index: number): LandingRecord
     else if (o[spec.name] !== undefined && o[spec.name] !== null) out[spec.name] = o[spec.name]
   }
   if (problems.length > 0) return problems
-  return { line: JSON.stringify(out), ts: typeof out.lastUpdateDate === 'number' ? out.lastUpdateDate : null }
+  return { line: JSON.stringify(out), ts: typeof out.lastUpdateDate === 'number' ? out.lastUpdateDate : null, email: out.email as string }
 }
 
 export const datasetOfKind = (kind: DeviceKind): 'step_trainer' | 'accelerometer' => DATASET_OF_KIND[kind]
