@@ -14,7 +14,10 @@ export const PIPELINE_ERRORS = Object.freeze({
   PIPE_ERR_QUERY_NOT_READ_ONLY: 'query would change data',
   PIPE_ERR_QUERY_FAILED: 'query failed',
   PIPE_ERR_ENGINE: 'the SQL engine failed',
-  PIPE_ERR_ACCOUNTING: 'records are not all accounted for'
+  PIPE_ERR_ACCOUNTING: 'records are not all accounted for',
+  PIPE_ERR_SPARK_UNAVAILABLE: 'no Python environment with pyspark for --engine spark',
+  PIPE_ERR_SPARK_ORDER: 'a Spark job ran before the job that writes its input',
+  PIPE_ERR_SPARK_FAILED: 'the Spark jobs failed'
 } as const)
 
 export type PipelineErrorCode = keyof typeof PIPELINE_ERRORS

@@ -22,6 +22,8 @@ export interface DatasetAccounting {
 export interface RunReport {
   runId: number
   status: 'ok' | 'unchanged'
+  /** which engine ran the jobs (absent: the embedded DuckDB engine) */
+  engine?: 'duckdb' | 'spark'
   lakehouse: string
   options: { consentPolicy: string, mlJoin: string, fullRefresh: boolean }
   newFiles: Record<DatasetName, number>

@@ -13,3 +13,8 @@ export function loadSql (name: string): string {
   }
   return sql
 }
+
+/** A sql/ file of several statements, as it is (the state schema). */
+export function loadSqlScript (name: string): string {
+  return fs.readFileSync(path.join(packageRoot(), 'sql', `${name}.sql`), 'utf8')
+}

@@ -8,6 +8,7 @@ import { LAKEHOUSE_FORMAT_VERSION, STATE_DB, STATE_DIR, type TableName } from '.
 import { type Database, isBusyError, openDatabase } from '../common/sqlite.js'
 import { writeFileAtomic } from '../common/durable-fs.js'
 import { PipelineError } from './errors.js'
+import { loadSqlScript } from './sql.js'
 
 export interface TableVersion {
   table: TableName
@@ -36,37 +37,6 @@ export interface RunRow {
   error: string | null
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS runs (
-  id INTEGER PRIMARY KEY,
-  started_at TEXT NOT NULL,
-  finished_at TEXT,
-  status TEXT NOT NULL,
-  options TEXT NOT NULL,
-  report TEXT,
-  error TEXT
-);
-CREATE TABLE IF NOT EXISTS landing_files (
-  path TEXT NOT NULL,
-  sha256 TEXT NOT NULL,
-  dataset TEXT NOT NULL,
-  size INTEGER NOT NULL,
-  mtime_ms REAL NOT NULL,
-  run_id INTEGER NOT NULL,
-  records INTEGER NOT NULL,
-  quarantined INTEGER NOT NULL,
-  PRIMARY KEY (path, sha256)
-);
-CREATE TABLE IF NOT EXISTS table_versions (
-  table_name TEXT NOT NULL,
-  version INTEGER NOT NULL,
-  run_id INTEGER NOT NULL,
-  rows INTEGER NOT NULL,
-  files TEXT NOT NULL,
-  PRIMARY KEY (table_name, version)
-);
-`
 
 export interface OpenStateOptions {
   /** create the lakehouse when it does not exist (writers); readers get PIPE_ERR_LAKEHOUSE_MISSING */
@@ -111,7 +81,7 @@ export class StateStore {
       const hasMeta = await db.get("SELECT 1 AS yes FROM sqlite_master WHERE type = 'table' AND name = 'meta'")
       if (hasMeta === undefined && options.create) {
         await db.exec('PRAGMA journal_mode = WAL')
-        await db.exec(SCHEMA)
+        await db.exec(loadSqlScript('state_schema'))
         await db.run('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)', ['format_version', String(LAKEHOUSE_FORMAT_VERSION)])
       }
     } catch (err) {

@@ -4,11 +4,14 @@ import { parseDurationMs } from '../../common/duration.js'
 import { PAUSE_POINTS, type PipelineConfigInput, createPipelineConfig } from '../../pipeline/config.js'
 import { formatAccounting, formatCountsTable, formatSummary, formatWarnings } from '../../pipeline/report.js'
 import { runPipeline } from '../../pipeline/run.js'
+import { runSparkPipeline } from '../../pipeline/engine/spark.js'
 import { runSchedule } from '../../pipeline/schedule.js'
 import { StateStore } from '../../pipeline/state.js'
 import { type Command, UsageError, oneOf, parse, wholeNumber } from '../args.js'
 import { createProgress } from '../progress.js'
 import { DEFAULT_LAKEHOUSE, DEFAULT_LANDING } from '../defaults.js'
+
+const ENGINES = ['duckdb', 'spark'] as const
 
 const COMMON_OPTIONS = {
   landing: { type: 'string' },
@@ -54,10 +57,18 @@ Exit 0 on success; 1 with a one-line reason on failure (the lakehouse is left as
 
 ${COMMON_USAGE}
   --wait [DURATION]         queue behind a run in progress (default: fail at once); e.g. --wait 10m
+  --engine ENGINE           duckdb (default): embedded, in this process; spark: the five jobs in
+                            scripts/ on a local Spark (needs \`npm run setup:spark\` and Java 17)
+  --spark-master URL        Spark master for --engine spark (default local[THREADS])
   --json                    print the run report as one JSON object instead`,
   run: async (argv) => {
-    const { values } = parse(argv, { ...COMMON_OPTIONS, wait: { type: 'string' }, json: { type: 'boolean' }, 'pause-after': { type: 'string' } })
+    const { values } = parse(argv, {
+      ...COMMON_OPTIONS, wait: { type: 'string' }, json: { type: 'boolean' }, 'pause-after': { type: 'string' }, engine: { type: 'string' }, 'spark-master': { type: 'string' }
+    })
     if (values.help === true) { console.log(run.usage); return 0 }
+    const engine = oneOf('--engine', values.engine, ENGINES) ?? 'duckdb'
+    if (engine !== 'spark' && values['spark-master'] !== undefined) throw new UsageError('--spark-master needs --engine spark')
+    if (engine === 'spark' && values['pause-after'] !== undefined) throw new UsageError('--pause-after is a test hook of the duckdb engine')
     let waitMs = 0
     if (values.wait !== undefined) {
       const parsed = parseDurationMs(values.wait)
@@ -66,7 +77,9 @@ ${COMMON_USAGE}
     }
     const config = createPipelineConfig({ ...configFrom(values), waitMs, pauseAfter: oneOf('--pause-after', values['pause-after'], PAUSE_POINTS) })
     const progress = createProgress()
-    const report = await runPipeline(config, { onProgress: progress.update }).finally(progress.done)
+    const report = await (engine === 'spark'
+      ? runSparkPipeline(config, { master: values['spark-master'] }, progress.update)
+      : runPipeline(config, { onProgress: progress.update })).finally(progress.done)
     if (values.json === true) {
       console.log(JSON.stringify(report))
       return 0

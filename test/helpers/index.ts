@@ -17,8 +17,9 @@ export const STEDI_BIN = path.join(ROOT, 'bin/stedi.js')
 
 export interface CliResult { code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string }
 
-export async function cli (args: string[], options: { cwd?: string, env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
-  const child = spawn(process.execPath, [STEDI_BIN, ...args], { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env } })
+/** Runs a program to its end, collecting what it prints. */
+export async function spawnCollect (command: string, args: string[], options: { cwd?: string, env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  const child = spawn(command, args, { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env } })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
@@ -27,6 +28,10 @@ export async function cli (args: string[], options: { cwd?: string, env?: NodeJS
     child.on('error', reject)
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }))
   })
+}
+
+export async function cli (args: string[], options: { cwd?: string, env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  return await spawnCollect(process.execPath, [STEDI_BIN, ...args], options)
 }
 
 /** Writes one landing file: lines as given (strings are written as they are, objects as JSON). */

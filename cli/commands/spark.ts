@@ -1,0 +1,59 @@
+// `stedi spark setup`: the Python environment the Spark jobs run in (.venv in the package, from
+// scripts/requirements.txt). It is remembered by the requirements' hash, so running it again (as
+// `npm test` does) costs nothing until requirements.txt changes.
+import { spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import { packageRoot } from '../../common/package-root.js'
+import { PipelineError } from '../../pipeline/errors.js'
+import { type Command, parse } from '../args.js'
+
+const STAMP = '.stedi-requirements.sha256'
+
+function unavailable (message: string): PipelineError {
+  return new PipelineError('PIPE_ERR_SPARK_UNAVAILABLE', message)
+}
+
+function check (command: string, args: string[], what: string): string {
+  const r = spawnSync(command, args, { encoding: 'utf8' })
+  if (r.error !== undefined || r.status !== 0) throw unavailable(`${what} (${command} ${args.join(' ')}: ${r.error?.message ?? r.stderr.trim().split('\n').at(-1) ?? `exit ${String(r.status)}`})`)
+  return `${r.stdout}${r.stderr}`.trim()
+}
+
+export const sparkSetup: Command = {
+  name: 'spark setup',
+  usage: `stedi spark setup [--venv DIR] [--python PYTHON] [--quiet]
+
+Creates the Python environment of the Spark jobs (scripts/) and installs scripts/requirements.txt
+into it, unless it is installed already. Checks that Java (17 here; Spark 3.5 runs on 8/11/17) is on PATH.
+
+  --venv DIR        where (default .venv in the package; STEDI_SPARK_PYTHON then is DIR/bin/python)
+  --python PYTHON   the interpreter that creates it (default python3; 3.11 is what Glue 5.0 runs)
+  --quiet           print nothing when it is already set up`,
+  run: async (argv) => {
+    const { values } = parse(argv, { venv: { type: 'string' }, python: { type: 'string' }, quiet: { type: 'boolean' } })
+    if (values.help === true) { console.log(sparkSetup.usage); return 0 }
+    const root = packageRoot()
+    const venv = path.resolve(values.venv ?? path.join(root, '.venv'))
+    const requirements = fs.readFileSync(path.join(root, 'scripts', 'requirements.txt'))
+    const wanted = createHash('sha256').update(requirements).digest('hex')
+    const python = path.join(venv, 'bin', 'python')
+    const java = check('java', ['-version'], 'Java is needed by Spark: install a JRE 17 (Debian: openjdk-17-jre-headless)').split('\n')[0]
+    const stamp = path.join(venv, STAMP)
+    if (fs.existsSync(python) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8').trim() === wanted) {
+      if (values.quiet !== true) console.log(`spark setup: ${venv} is up to date (${java})`)
+      return 0
+    }
+    if (!fs.existsSync(python)) {
+      check(values.python ?? 'python3', ['-m', 'venv', venv], `cannot create a Python virtual environment at ${venv}`)
+    }
+    const started = performance.now()
+    const pip = spawnSync(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', '-r', path.join(root, 'scripts', 'requirements.txt')], { stdio: 'inherit' })
+    if (pip.status !== 0) throw unavailable(`pip could not install scripts/requirements.txt into ${venv} (exit ${String(pip.status)})`)
+    check(python, ['-c', 'import pyspark, pyarrow, pandas'], `the packages do not import in ${venv}`)
+    fs.writeFileSync(stamp, `${wanted}\n`)
+    console.log(`spark setup: installed scripts/requirements.txt into ${venv} in ${Math.round((performance.now() - started) / 1000)} s (${java})`)
+    return 0
+  }
+}

@@ -1,0 +1,119 @@
+// `stedi pipeline run --engine spark`: the five Spark jobs in scripts/ run in order in one local
+// Spark session (scripts/run_all.py), each committing its own run to the same state; the report is
+// assembled from the jobs' reports, in the shape the embedded engine returns.
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { DATASET_NAMES, type DatasetName } from '../../contracts/datasets.js'
+import { packageRoot } from '../../common/package-root.js'
+import type { PipelineConfig } from '../config.js'
+import { PIPELINE_ERRORS, PipelineError, type PipelineErrorCode } from '../errors.js'
+import type { Counts, DatasetAccounting, RunReport } from '../report.js'
+
+export interface SparkOptions {
+  /** Spark master (default local[*]) */
+  master?: string
+  /** the Python that has scripts/requirements.txt installed (default: .venv in the package, or STEDI_SPARK_PYTHON) */
+  python?: string
+  driverMemory?: string
+}
+
+/** What one job prints on stdout (scripts/stedi_spark/job.py). */
+interface JobReport {
+  runId: number
+  job: string
+  read: Partial<Record<DatasetName, { newFiles: number, records: number, quarantined: number }>>
+  counts: Counts
+  accounting: Partial<Record<DatasetName, DatasetAccounting>>
+  warnings: { crossCustomerPairs?: number }
+  durationMs: number
+}
+
+export function sparkPython (explicit?: string): string {
+  const python = explicit ?? process.env.STEDI_SPARK_PYTHON ?? path.join(packageRoot(), '.venv', 'bin', 'python')
+  if (!fs.existsSync(python)) {
+    throw new PipelineError('PIPE_ERR_SPARK_UNAVAILABLE',
+      `no Python environment for Spark at ${python}: run \`npm run setup:spark\` (a .venv with scripts/requirements.txt; Java 17 must be on PATH), or set STEDI_SPARK_PYTHON`)
+  }
+  return python
+}
+
+export async function runSparkPipeline (config: PipelineConfig, options: SparkOptions = {}, onProgress: (m: string) => void = () => {}): Promise<RunReport> {
+  const started = performance.now()
+  const python = sparkPython(options.python)
+  const args = [
+    path.join(packageRoot(), 'scripts', 'run_all.py'),
+    '--landing', config.landingDir, '--lakehouse', config.lakehouseDir,
+    '--consent-policy', config.consentPolicy, '--ml-join', config.mlJoin,
+    '--keep-versions', String(config.keepVersions), '--wait-seconds', String(config.waitMs / 1000),
+    '--master', options.master ?? `local[${config.threads}]`, '--json'
+  ]
+  if (options.driverMemory !== undefined) args.push('--driver-memory', options.driverMemory)
+  if (config.fullRefresh) args.push('--full-refresh')
+  const child = spawn(python, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  const reports: JobReport[] = []
+  const tail: string[] = []
+  let out = ''
+  let err = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk
+    for (let nl = out.indexOf('\n'); nl >= 0; nl = out.indexOf('\n')) {
+      const line = out.slice(0, nl).trim()
+      out = out.slice(nl + 1)
+      if (line.startsWith('{')) reports.push(JSON.parse(line) as JobReport)
+    }
+  })
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    err += chunk
+    for (let nl = err.indexOf('\n'); nl >= 0; nl = err.indexOf('\n')) {
+      const line = err.slice(0, nl)
+      err = err.slice(nl + 1)
+      tail.push(line)
+      if (tail.length > 40) tail.shift()
+      if (line.startsWith('stedi-spark: ')) onProgress(line.slice('stedi-spark: '.length))
+    }
+  })
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject)
+    child.on('close', resolve)
+  })
+  if (code !== 0) throw failure(code, tail)
+  return assemble(config, reports, Math.round(performance.now() - started))
+}
+
+function failure (code: number | null, tail: string[]): PipelineError {
+  const last = [...tail].reverse().find((l) => l.startsWith('stedi-spark: '))?.slice('stedi-spark: '.length)
+  const match = last === undefined ? null : /^([A-Z_]+): (.*)$/.exec(last)
+  if (match !== null && match[1] in PIPELINE_ERRORS) return new PipelineError(match[1] as PipelineErrorCode, match[2])
+  return new PipelineError('PIPE_ERR_SPARK_FAILED',
+    `the Spark jobs failed (exit ${String(code)}): ${last ?? tail.slice(-5).join(' | ')}`)
+}
+
+function assemble (config: PipelineConfig, reports: JobReport[], durationMs: number): RunReport {
+  const last = reports.at(-1)
+  if (last === undefined) throw new PipelineError('PIPE_ERR_SPARK_FAILED', 'the Spark jobs exited without a report')
+  const newFiles = {} as RunReport['newFiles']
+  const read = {} as RunReport['read']
+  const accounting = {} as Record<DatasetName, DatasetAccounting>
+  for (const d of DATASET_NAMES) {
+    const r = reports.find((x) => x.read[d] !== undefined)?.read[d]
+    newFiles[d] = r?.newFiles ?? 0
+    read[d] = { records: r?.records ?? 0, quarantined: r?.quarantined ?? 0, fastFiles: 0, lineFiles: r?.newFiles ?? 0 }
+    const a = reports.find((x) => x.accounting[d] !== undefined)?.accounting[d]
+    if (a !== undefined) accounting[d] = a
+  }
+  return {
+    runId: last.runId,
+    status: 'ok',
+    engine: 'spark',
+    lakehouse: config.lakehouseDir,
+    options: { consentPolicy: config.consentPolicy, mlJoin: config.mlJoin, fullRefresh: config.fullRefresh },
+    newFiles,
+    read,
+    counts: last.counts,
+    accounting: Object.keys(accounting).length === DATASET_NAMES.length ? accounting : null,
+    warnings: { crossCustomerPairs: last.warnings.crossCustomerPairs ?? null },
+    durationMs,
+    timingsMs: Object.fromEntries(reports.map((r) => [`job:${r.job}`, r.durationMs]))
+  }
+}

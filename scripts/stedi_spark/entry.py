@@ -1,0 +1,129 @@
+"""Command line and session for the Spark jobs: the same arguments locally and on AWS Glue.
+
+Locally: `python scripts/<job>.py --landing DIR --lakehouse DIR [--master local[*]]`, or spark-submit.
+On Glue (the awsglue module is present) the job parameters arrive as `--landing`, `--lakehouse`,
+... beside Glue's own (`--JOB_NAME`, ...), and the job is wrapped in GlueContext and Job.
+"""
+import argparse
+import json
+import os
+import sys
+
+from .contracts import CONSENT_POLICIES, JOB_NAMES, ML_JOINS
+from .errors import SparkJobError
+
+PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+SCRIPTS_DIR = os.path.dirname(PACKAGE_DIR)
+from .state import DEFAULT_SQL_DIR  # noqa: E402
+
+
+def log(message):
+    print(f'stedi-spark: {message}', file=sys.stderr, flush=True)
+
+
+def _bool(text):
+    if text.lower() in ('1', 'true', 'yes'):
+        return True
+    if text.lower() in ('0', 'false', 'no'):
+        return False
+    raise argparse.ArgumentTypeError(f'expected true or false, not {text}')
+
+
+def parse_args(argv, jobs):
+    parser = argparse.ArgumentParser(description='STEDI zone jobs on Spark: ' + ', '.join(jobs), allow_abbrev=False)
+    parser.add_argument('--landing', required=True, help='landing root (local folder or s3://...) holding customer/landing, accelerometer/landing, step_trainer/landing')
+    parser.add_argument('--lakehouse', required=True, help='lakehouse folder: zone tables and _state/pipeline.sqlite')
+    parser.add_argument('--consent-policy', '--consent_policy', dest='consent_policy', default='seed', choices=CONSENT_POLICIES)
+    parser.add_argument('--ml-join', '--ml_join', dest='ml_join', default='seed', choices=ML_JOINS)
+    parser.add_argument('--full-refresh', '--full_refresh', dest='full_refresh', nargs='?', const=True, default=False, type=_bool,
+                        help='re-read every landing file of the job\'s dataset')
+    parser.add_argument('--keep-versions', '--keep_versions', dest='keep_versions', type=int, default=2)
+    parser.add_argument('--wait-seconds', '--wait_seconds', dest='wait_seconds', type=float, default=0,
+                        help='queue behind a run in progress for up to this long (default: fail at once)')
+    parser.add_argument('--sql-dir', '--sql_dir', dest='sql_dir', default=DEFAULT_SQL_DIR, help='folder (or s3:// prefix) of the sql/ files')
+    parser.add_argument('--master', default=os.environ.get('STEDI_SPARK_MASTER', 'local[*]'), help='Spark master when not on Glue (default local[*])')
+    parser.add_argument('--driver-memory', dest='driver_memory', default=os.environ.get('STEDI_SPARK_DRIVER_MEMORY', '2g'))
+    parser.add_argument('--json', action='store_true', help='print each job report as one JSON line on stdout')
+    args, _glue_args = parser.parse_known_args(argv)
+    if args.keep_versions < 0:
+        parser.error('--keep-versions must be 0 or more')
+    if '://' in args.lakehouse and not args.lakehouse.startswith('file://'):
+        raise SparkJobError('PIPE_ERR_BAD_OPTION',
+                            f'--lakehouse must be a file system path (the state is SQLite and versions are published by hard links), not {args.lakehouse}')
+    args.lakehouse = args.lakehouse.removeprefix('file://')
+    if '://' not in args.landing:
+        args.landing = os.path.abspath(args.landing)
+        if not os.path.isdir(args.landing):
+            raise SparkJobError('PIPE_ERR_LANDING_MISSING', f'landing folder {args.landing} does not exist')
+    if os.path.abspath(args.landing) == os.path.abspath(args.lakehouse):
+        raise SparkJobError('PIPE_ERR_BAD_OPTION', '--landing and --lakehouse must be different folders')
+    return args
+
+
+def _glue():
+    try:
+        from awsglue.context import GlueContext  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+def create_session(args):
+    """(spark, finish): a Glue job when awsglue is present, else a local session on args.master."""
+    if _glue():
+        from awsglue.context import GlueContext
+        from awsglue.job import Job
+        from awsglue.utils import getResolvedOptions
+        from pyspark.context import SparkContext
+        glue_args = getResolvedOptions(sys.argv, ['JOB_NAME'])
+        glue_context = GlueContext(SparkContext.getOrCreate())
+        job = Job(glue_context)
+        job.init(glue_args['JOB_NAME'], glue_args)
+        return glue_context.spark_session, job.commit
+    # the Python workers import this package: they find it through PYTHONPATH, and use this interpreter
+    os.environ['PYTHONPATH'] = os.pathsep.join(p for p in [SCRIPTS_DIR, os.environ.get('PYTHONPATH')] if p)
+    os.environ.setdefault('PYSPARK_PYTHON', sys.executable)
+    os.environ.setdefault('SPARK_LOCAL_IP', '127.0.0.1')
+    from pyspark.sql import SparkSession
+    spark = (SparkSession.builder.master(args.master).appName('stedi-zone-jobs')
+             .config('spark.driver.memory', args.driver_memory)
+            .config('spark.driver.extraJavaOptions', f'-Dlog4j2.configurationFile=file:{os.path.join(PACKAGE_DIR, "log4j2.properties")}')
+             .config('spark.ui.enabled', 'false')
+            .config('spark.ui.showConsoleProgress', 'false')
+             .config('spark.driver.host', '127.0.0.1')
+             .config('spark.driver.bindAddress', '127.0.0.1')
+             .config('spark.sql.session.timeZone', 'UTC')
+             .config('spark.sql.shuffle.partitions', '8')
+             .config('spark.sql.execution.arrow.maxRecordsPerBatch', '64')
+             .config('spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs', 'false')
+             .config('spark.hadoop.parquet.enable.summary-metadata', 'false')
+             .getOrCreate())
+    spark.sparkContext.setLogLevel('ERROR')
+    return spark, spark.stop
+
+
+def main(jobs, argv=None):
+    """Runs the named jobs in order in one session; exits with the embedded pipeline's codes."""
+    argv = sys.argv[1:] if argv is None else argv
+    spark = None
+    try:
+        args = parse_args(argv, jobs)
+        spark, finish = create_session(args)
+        from .job import run_job
+        for name in jobs:
+            if name not in JOB_NAMES:
+                raise SparkJobError('PIPE_ERR_BAD_OPTION', f'no job named {name}')
+            report = run_job(spark, name, args, log)
+            if args.json:
+                print(json.dumps(report), flush=True)
+            log(f'{name}: done in {report["durationMs"]} ms')
+        finish()
+        return 0
+    except SparkJobError as err:
+        log(f'{err.code}: {err}')
+        return err.exit_code
+    except Exception as err:  # noqa: BLE001 - one line on stderr, the trace under it
+        import traceback
+        traceback.print_exc()
+        log(f'PIPE_ERR_ENGINE: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ""}')
+        return 1

@@ -1,0 +1,317 @@
+"""One zone job on Spark: read the new landing files it owns, run its sql/ file, commit the versions.
+
+Each of the seed's five jobs is one run in the lakehouse state (one SQLite transaction, as an
+embedded run is), so the jobs may run as five separate Glue jobs or one after the other in a
+single session. A job reads its inputs at the versions current when it starts.
+"""
+import os
+import shutil
+import time
+import uuid
+
+from .contracts import (ACCOUNTING_QUERIES, CROSS_CUSTOMER_QUERY, DATASETS, JOBS, STATE_DIR, TABLE_NAMES,
+                        landing_table_of, lineage_columns, quarantine_table_of, table_columns)
+from .errors import SparkJobError
+from .landing_rules import read_landing_file, sha256_hex
+from .state import StateStore
+from .storage import fsync_path, new_table_file, prepare_table_dirs, reconcile
+
+SPARK_TYPES = {'BIGINT': 'bigint', 'VARCHAR': 'string', 'DOUBLE': 'double'}
+_KIND_TYPES = {'string': 'string', 'integer': 'bigint', 'number': 'double'}
+
+
+def ddl(columns):
+    return ', '.join(f'`{name}` {SPARK_TYPES[t]}' for name, t in columns)
+
+
+def load_sql(spark, sql_dir, name):
+    """A sql/ file as one statement; sql_dir may be a local folder or a Hadoop URI (s3://...)."""
+    path = f'{sql_dir.rstrip("/")}/{name}.sql'
+    if '://' in sql_dir and not sql_dir.startswith('file://'):
+        text = spark.sparkContext.wholeTextFiles(path).collect()[0][1]
+    else:
+        with open(path.removeprefix('file://'), encoding='utf-8') as f:
+            text = f.read()
+    return text.strip().removesuffix(';').rstrip()
+
+
+# --- landing ---------------------------------------------------------------------------------
+
+def _union_columns(dataset):
+    """What the ingest step emits per file (F), record (R) and quarantined line (Q), in one schema."""
+    meta = [('__kind', 'string'), ('__file', 'string'), ('__line', 'bigint'), ('__reason', 'string'), ('__raw', 'string'),
+            ('__sha256', 'string'), ('__size', 'bigint'), ('__mtime_ms', 'double'), ('__records', 'bigint'), ('__quarantined', 'bigint')]
+    return meta + [(name, _KIND_TYPES[kind]) for name, kind, _, _ in DATASETS[dataset]['fields']]
+
+
+def _ingest_batches(dataset, landing_dir, known):
+    """The mapInArrow function: landing files (path, content, length, mtime) in, classified lines out."""
+    columns = [name for name, _ in _union_columns(dataset)]
+    fields = [name for name, _, _, _ in DATASETS[dataset]['fields']]
+
+    def run(batches):
+        import pyarrow as pa
+        schema = None
+        for batch in batches:
+            data = batch.to_pydict()
+            for path, content, size, mtime in zip(data['path'], data['content'], data['length'], data['mtime_ms']):
+                rel = f'{landing_dir}/{path.rsplit("/", 1)[-1]}'
+                out = {c: [] for c in columns}
+                sha = sha256_hex(content)
+                records = quarantined = 0
+
+                def emit(kind, line=None, reason=None, raw=None, values=None, **meta):
+                    out['__kind'].append(kind)
+                    out['__file'].append(rel)
+                    out['__line'].append(line)
+                    out['__reason'].append(reason)
+                    out['__raw'].append(raw)
+                    for key in ('__sha256', '__size', '__mtime_ms', '__records', '__quarantined'):
+                        out[key].append(meta.get(key[2:]))
+                    for i, name in enumerate(fields):
+                        out[name].append(None if values is None else values[i])
+
+                if (rel, sha) not in known:
+                    for number, reason, values, raw in read_landing_file(dataset, content):
+                        if reason is None:
+                            records += 1
+                            emit('R', line=number, values=values)
+                        else:
+                            quarantined += 1
+                            emit('Q', line=number, reason=reason, raw=raw)
+                emit('F', sha256=sha, size=size, mtime_ms=mtime, records=records, quarantined=quarantined,
+                     reason='known' if (rel, sha) in known else None)
+                if schema is None:
+                    schema = pa.schema([(name, {'string': pa.string(), 'bigint': pa.int64(), 'double': pa.float64()}[t])
+                                        for name, t in _union_columns(dataset)])
+                yield pa.RecordBatch.from_pydict(out, schema=schema)
+    return run
+
+
+def _list_landing(spark, landing, dataset):
+    """Landing files of one dataset: [(uri, rel path, size, mtime ms)], sorted by rel path."""
+    from pyspark.sql.utils import AnalysisException
+    landing_dir = DATASETS[dataset]['landing_dir']
+    directory = f'{landing.rstrip("/")}/{landing_dir}'
+    try:
+        rows = (spark.read.format('binaryFile').option('pathGlobFilter', '*.json').load(directory)
+                .selectExpr('path', 'length', 'CAST(unix_millis(modificationTime) AS DOUBLE) AS mtime_ms').collect())
+    except AnalysisException as err:
+        if 'PATH_NOT_FOUND' in str(err) or 'Path does not exist' in str(err):
+            return None
+        raise
+    files = [(r.path, f'{landing_dir}/{r.path.rsplit("/", 1)[-1]}', r.length, r.mtime_ms) for r in rows]
+    return sorted(files, key=lambda f: f[1])
+
+
+def ingest(spark, ctx, dataset, run_id, current, versions):
+    """Reads the dataset's new landing files into one landing part and one quarantine part."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    listed = _list_landing(spark, ctx.landing, dataset)
+    if listed is None:
+        listed = []
+        ctx.log(f'{dataset}: no {DATASETS[dataset]["landing_dir"]} under {ctx.landing}')
+    known_paths, identities = ({}, set()) if ctx.full_refresh else ctx.state.known_files(dataset)
+    changed = [f for f in listed if known_paths.get(f[1]) != (f[2], f[3])]
+    ctx.log(f'{dataset}: {len(listed)} landing files, {len(changed)} new or changed')
+    registry = []
+    records = quarantined = new_files = 0
+    landing_table, quarantine_table = landing_table_of(dataset), quarantine_table_of(dataset)
+    landing_part = new_table_file(landing_table, run_id, ctx.next_version(current, landing_table))
+    quarantine_part = new_table_file(quarantine_table, run_id, ctx.next_version(current, quarantine_table))
+    if changed:
+        total = sum(f[2] for f in changed)
+        # small landing files are packed into splits; aim for two splits per core so all cores read
+        split = max(1 << 20, total // max(1, 2 * spark.sparkContext.defaultParallelism))
+        spark.conf.set('spark.sql.files.maxPartitionBytes', str(split))
+        spark.conf.set('spark.sql.files.openCostInBytes', str(min(split, 1 << 16)))
+        source = (spark.read.format('binaryFile').load([f[0] for f in changed])
+                  .selectExpr('path', 'content', 'length', 'CAST(unix_millis(modificationTime) AS DOUBLE) AS mtime_ms'))
+        union = source.mapInArrow(_ingest_batches(dataset, DATASETS[dataset]['landing_dir'], identities),
+                                  ddl_spark(_union_columns(dataset))).persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            for r in union.filter("__kind = 'F'").select('__file', '__sha256', '__size', '__mtime_ms', '__records', '__quarantined', '__reason').collect():
+                fresh = r['__reason'] != 'known'
+                new_files += 1 if fresh else 0
+                records += r['__records']
+                quarantined += r['__quarantined']
+                registry.append({'path': r['__file'], 'sha256': r['__sha256'], 'dataset': dataset, 'size': r['__size'],
+                                 'mtimeMs': r['__mtime_ms'], 'records': r['__records'], 'quarantined': r['__quarantined'],
+                                 'fresh': fresh})
+            lineage = [F.lit(run_id).cast('bigint').alias('_run'), F.col('__file').alias('_file')]
+            if any(name == '_line' for name, _ in lineage_columns(dataset)):
+                lineage.append(F.col('__line').alias('_line'))
+            fields = [F.col(f'`{name}`') for name, _, _, _ in DATASETS[dataset]['fields']]
+            if records > 0:
+                ctx.write_single(union.filter("__kind = 'R'").select(*fields, *lineage), landing_part)
+            if quarantined > 0:
+                ctx.write_single(union.filter("__kind = 'Q'").select(
+                    F.lit(run_id).cast('bigint').alias('_run'), F.col('__file').alias('_file'), F.col('__line').alias('_line'),
+                    F.col('__reason').alias('reason'), F.col('__raw').alias('raw')), quarantine_part)
+        finally:
+            union.unpersist()
+    for table, part, rows in ((landing_table, landing_part, records), (quarantine_table, quarantine_part, quarantined)):
+        base = None if ctx.full_refresh else current.get(table)
+        if rows > 0 or base is None:
+            versions[table] = {
+                'table': table, 'version': ctx.next_version(current, table), 'runId': run_id,
+                'rows': (base['rows'] if base else 0) + rows,
+                'files': (base['files'] if base else []) + ([part] if rows > 0 else []),
+            }
+    return registry, {'newFiles': new_files, 'records': records, 'quarantined': quarantined}
+
+
+def ddl_spark(columns):
+    return ', '.join(f'`{name}` {t}' for name, t in columns)
+
+
+# --- the job ---------------------------------------------------------------------------------
+
+class JobContext:
+    def __init__(self, spark, args, log):
+        self.spark = spark
+        self.landing = args.landing
+        self.lakehouse = os.path.abspath(args.lakehouse)
+        self.consent_policy = args.consent_policy
+        self.ml_join = args.ml_join
+        self.full_refresh = args.full_refresh
+        self.keep_versions = args.keep_versions
+        self.wait_seconds = args.wait_seconds
+        self.sql_dir = args.sql_dir
+        self.log = log
+        self.scratch = os.path.join(self.lakehouse, STATE_DIR, 'spark-tmp')
+        self.state = None
+        self.written = []
+
+    def abs(self, rel):
+        return os.path.join(self.lakehouse, rel)
+
+    @staticmethod
+    def next_version(current, table):
+        return current.get(table, {}).get('version', 0) + 1
+
+    def write_single(self, df, rel):
+        """Writes a DataFrame as one Parquet file at rel (an immutable file under `_files/`)."""
+        tmp = os.path.join(self.scratch, uuid.uuid4().hex)
+        df.coalesce(1).write.mode('errorifexists').parquet(tmp)
+        parts = [n for n in os.listdir(tmp) if n.startswith('part-') and n.endswith('.parquet')]
+        if len(parts) != 1:
+            raise SparkJobError('PIPE_ERR_ENGINE', f'Spark wrote {len(parts)} files for {rel}, expected one')
+        os.replace(os.path.join(tmp, parts[0]), self.abs(rel))
+        shutil.rmtree(tmp, ignore_errors=True)
+        self.written.append(rel)
+
+    def view(self, table, files):
+        reader = self.spark.read.schema(ddl(table_columns(table)))
+        df = reader.parquet(*[self.abs(f) for f in files]) if files else self.spark.createDataFrame([], ddl(table_columns(table)))
+        df.select(*[f'`{name}`' for name, _ in table_columns(table)]).createOrReplaceTempView(table)
+
+    def rows_of(self, file):
+        return self.spark.read.parquet(self.abs(file)).count()
+
+
+def _account(spark, ctx, dataset, effective_rows):
+    """Where every valid landing record of the dataset went; refuses a run that does not balance."""
+    by_reason = {r['reason']: int(r['records']) for r in spark.sql(load_sql(spark, ctx.sql_dir, ACCOUNTING_QUERIES[dataset])).collect()}
+    landing = effective_rows(landing_table_of(dataset))
+    trusted = effective_rows(f'{dataset}_trusted')
+    if dataset == 'customer':
+        filtered = {k: v for k, v in by_reason.items() if k != 'trusted'}
+    else:
+        # rows that passed every rule but are not in trusted are the extra copies of exact duplicates
+        kept = by_reason.pop('kept', 0)
+        filtered = {**by_reason, 'duplicate': kept - trusted}
+    if trusted + sum(filtered.values()) != landing or any(v < 0 for v in filtered.values()):
+        raise SparkJobError('PIPE_ERR_ACCOUNTING',
+                            f'{dataset}: landing {landing} != trusted {trusted} + filtered {filtered}; the tables were not committed')
+    return {'landing': landing, 'trusted': trusted, 'filtered': filtered, 'quarantined': effective_rows(quarantine_table_of(dataset))}
+
+
+def counts_from_rows(rows):
+    n = lambda t: rows.get(t, 0)  # noqa: E731
+    return {
+        'landing': {'customer': n('customer_landing'), 'accelerometer': n('accelerometer_landing'), 'step_trainer': n('step_trainer_landing')},
+        'trusted': {'customer': n('customer_trusted'), 'accelerometer': n('accelerometer_trusted'), 'step_trainer': n('step_trainer_trusted')},
+        'curated': {'customer': n('customer_curated'), 'machine_learning': n('machine_learning_curated')},
+        'quarantined': {'customer': n('customer_quarantine'), 'accelerometer': n('accelerometer_quarantine'), 'step_trainer': n('step_trainer_quarantine')},
+    }
+
+
+def run_job(spark, name, args, log):
+    """Runs one of the five jobs as one committed run; returns its report."""
+    job = next((j for j in JOBS if j['name'] == name), None)
+    if job is None:
+        raise SparkJobError('PIPE_ERR_BAD_OPTION', f'no job named {name}')
+    started = time.monotonic()
+    ctx = JobContext(spark, args, log)
+    options = {'consentPolicy': ctx.consent_policy, 'mlJoin': ctx.ml_join, 'fullRefresh': ctx.full_refresh, 'engine': 'spark', 'job': name}
+    ctx.state = state = StateStore(ctx.lakehouse, ctx.sql_dir)
+    run_id = 0
+    try:
+        run_id = state.begin_run(options, ctx.wait_seconds)
+        log(f'{name}: run {run_id}')
+        current = state.current_versions()
+        # repairs whatever a killed run left: unpublished versions, orphan files, scratch
+        reconcile(ctx.lakehouse, current, state.retained_files(ctx.keep_versions))
+        shutil.rmtree(ctx.scratch, ignore_errors=True)
+        prepare_table_dirs(ctx.lakehouse)
+        os.makedirs(ctx.scratch, exist_ok=True)
+        versions = {}
+        registry, read = [], None
+        if job['ingests'] is not None:
+            registry, read = ingest(spark, ctx, job['ingests'], run_id, current, versions)
+
+        def effective(table):
+            return versions.get(table) or current.get(table)
+
+        for inp in job['inputs']:
+            if effective(inp) is None:
+                raise SparkJobError('PIPE_ERR_SPARK_ORDER', f'{name} reads {inp}, which no job has written yet: run the jobs in order ({", ".join(j["name"] for j in JOBS)})')
+        for table in TABLE_NAMES:
+            if effective(table) is not None:
+                ctx.view(table, effective(table)['files'])
+        spark.sql(f"SELECT '{ctx.consent_policy}' AS consent_policy, '{ctx.ml_join}' AS ml_join").createOrReplaceTempView('pipeline_options')
+
+        output = job['output']
+        version = ctx.next_version(current, output)
+        file = new_table_file(output, run_id, version)
+        ctx.write_single(spark.sql(load_sql(spark, ctx.sql_dir, name)), file)
+        versions[output] = {'table': output, 'version': version, 'runId': run_id, 'rows': ctx.rows_of(file), 'files': [file]}
+        ctx.view(output, [file])
+        log(f'{name}: {output} {versions[output]["rows"]} rows')
+
+        def effective_rows(table):
+            v = effective(table)
+            return v['rows'] if v else 0
+
+        accounting, warnings = {}, {}
+        dataset = {'customer_trusted': 'customer', 'accelerometer_trusted': 'accelerometer', 'step_trainer_trusted': 'step_trainer'}.get(output)
+        if dataset is not None:
+            accounting[dataset] = _account(spark, ctx, dataset, effective_rows)
+        if output == 'machine_learning_curated':
+            warnings['crossCustomerPairs'] = int(spark.sql(load_sql(spark, ctx.sql_dir, CROSS_CUSTOMER_QUERY)).collect()[0]['pairs'])
+
+        for rel in ctx.written:
+            fsync_path(ctx.abs(rel))
+        for directory in {os.path.dirname(ctx.abs(rel)) for rel in ctx.written}:
+            fsync_path(directory)
+        report = {
+            'runId': run_id, 'status': 'ok', 'engine': 'spark', 'job': name, 'lakehouse': ctx.lakehouse, 'options': options,
+            'read': {job['ingests']: read} if read else {},
+            'counts': counts_from_rows({t: effective_rows(t) for t in TABLE_NAMES}),
+            'accounting': accounting, 'warnings': warnings,
+            'durationMs': round((time.monotonic() - started) * 1000),
+        }
+        state.commit_run(run_id, 'ok', job['ingests'] if ctx.full_refresh else None,
+                         [f for f in registry], list(versions.values()), report)
+        reconcile(ctx.lakehouse, state.current_versions(), state.retained_files(ctx.keep_versions))
+        return report
+    except Exception as err:
+        if run_id > 0:
+            state.abort_run(run_id, options, str(err))
+        raise
+    finally:
+        shutil.rmtree(ctx.scratch, ignore_errors=True)
+        state.close()

@@ -1,0 +1,206 @@
+"""The landing input rules, line by line, in plain Python (no Spark): the reference the Spark jobs apply.
+
+They are the embedded pipeline's rules (pipeline/landing/), which take their JSON grammar from
+DuckDB's reader: besides RFC 8259 it accepts one trailing comma before } or ] and the literals
+nan/inf/infinity in any case with an optional minus. Those literals never satisfy a field, so
+they matter only in places the contract does not read. Python's json module parses the common
+line; a line it refuses is read again with those two allowances before it is called invalid.
+"""
+import hashlib
+import json
+import math
+import re
+
+from .contracts import DATASETS
+
+INT64_MIN = -(1 << 63)
+INT64_MAX = (1 << 63) - 1
+
+
+class _Number:
+    """A JSON number kept as its text, so that `1.0` and `1e3` are not read as integers."""
+    __slots__ = ('text', 'integer', 'special')
+
+    def __init__(self, text, integer, special=False):
+        self.text = text
+        self.integer = integer
+        self.special = special
+
+
+class _Object:
+    """A JSON object as its pairs in order, so that a duplicate key can be seen."""
+    __slots__ = ('pairs',)
+
+    def __init__(self, pairs):
+        self.pairs = pairs
+
+
+_decoder = json.JSONDecoder(
+    parse_int=lambda t: _Number(t, True),
+    parse_float=lambda t: _Number(t, False),
+    parse_constant=lambda t: _Number(t, False, True),
+    object_pairs_hook=_Object,
+)
+
+_SPECIAL_WORDS = {'nan': 'NaN', 'inf': 'Infinity', 'infinity': 'Infinity'}
+_WS = ' \t\n\r'
+_SURROGATE_ESCAPE = re.compile(r'\\u[dD][89a-fA-F]')
+
+
+def _lenient_text(text):
+    """The line rewritten so that Python's parser reads what DuckDB's reader accepts, or None."""
+    out = []
+    last = ''  # the last character written that is not whitespace
+    i = 0
+    n = len(text)
+    changed = False
+    while i < n:
+        c = text[i]
+        if c == '"':
+            j = i + 1
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == '\\' else 1
+            out.append(text[i:j + 1])
+            last = '"'
+            i = j + 1
+            continue
+        if c == ',':
+            j = i + 1
+            while j < n and text[j] in _WS:
+                j += 1
+            if j < n and text[j] in '}]' and last not in ('', '{', '[', ','):
+                changed = True
+                i += 1
+                continue
+        if c.isalpha():
+            j = i
+            while j < n and text[j].isalpha():
+                j += 1
+            word = text[i:j]
+            special = _SPECIAL_WORDS.get(word.lower())
+            if special == 'NaN' and last == '-' and out and out[-1] == '-':
+                out.pop()
+                changed = True
+            if special is not None and word != special:
+                changed = True
+                word = special
+            out.append(word)
+            last = word[-1]
+            i = j
+            continue
+        out.append(c)
+        if c not in _WS:
+            last = c
+        i += 1
+    return ''.join(out) if changed else None
+
+
+def _has_lone_surrogate(value):
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            if any('\ud800' <= ch <= '\udfff' for ch in v):
+                return True
+        elif isinstance(v, _Object):
+            for k, item in v.pairs:
+                stack.append(k)
+                stack.append(item)
+        elif isinstance(v, list):
+            stack.extend(v)
+    return False
+
+
+_INVALID = object()
+
+
+def parse_json(text):
+    """The parsed line, or _INVALID when it is not JSON by the pipeline's grammar."""
+    try:
+        value = _decoder.decode(text)
+    except RecursionError:
+        return _INVALID
+    except ValueError:
+        lenient = _lenient_text(text)
+        if lenient is None:
+            return _INVALID
+        try:
+            value = _decoder.decode(lenient)
+        except (ValueError, RecursionError):
+            return _INVALID
+    # an unpaired \ud800-\udfff escape is not a character: DuckDB refuses the line
+    if '\\u' in text and _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
+        return _INVALID
+    return value
+
+
+def _field_value(kind, non_empty, v):
+    """(ok, typed value) for a present field."""
+    if kind == 'string':
+        if isinstance(v, str) and (not non_empty or v != ''):
+            return True, v
+        return False, None
+    if not isinstance(v, _Number) or v.special:
+        return False, None
+    if kind == 'integer':
+        if not v.integer or len(v.text) > 20:
+            return False, None
+        n = int(v.text)
+        return (INT64_MIN <= n <= INT64_MAX), n
+    f = float(v.text)
+    if v.integer and f == 0:
+        f = 0.0  # DuckDB reads the integer literal -0 as 0, so as a number it is 0.0, not -0.0
+    return math.isfinite(f), f
+
+
+def classify(fields, text):
+    """(reason, values) for one cleaned, non-blank line: reason None and the typed values, or the first rule it breaks."""
+    value = parse_json(text)
+    if value is _INVALID:
+        return 'invalid_json', None
+    if not isinstance(value, _Object):
+        return 'not_an_object', None
+    pairs = value.pairs
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        return 'duplicate_key', None
+    values = []
+    for name, kind, required, non_empty in fields:
+        v = obj.get(name)
+        if v is None:
+            if required:
+                return f'missing_field:{name}', None
+            values.append(None)
+            continue
+        ok, typed = _field_value(kind, non_empty, v)
+        if not ok:
+            return f'wrong_type:{name}', None
+        values.append(typed)
+    return None, values
+
+
+def read_landing_file(dataset, content):
+    """Every line of one landing file: yields (line number, reason, values, raw).
+
+    A record has reason None; a quarantined line has its values None and keeps its raw text (a line
+    that is not UTF-8 as latin-1, one character per byte). Blank lines are neither.
+    """
+    fields = DATASETS[dataset]['fields']
+    for index, line in enumerate(content.split(b'\n')):
+        number = index + 1
+        try:
+            text = line.decode('utf-8')
+        except UnicodeDecodeError:
+            yield number, 'invalid_utf8', None, line.decode('latin-1').rstrip('\r')
+            continue
+        text = text.rstrip('\r')
+        if number == 1:
+            text = text.lstrip('\ufeff')
+        if text.strip(' \t') == '':
+            continue
+        reason, values = classify(fields, text)
+        yield number, reason, values, text
+
+
+def sha256_hex(content):
+    return hashlib.sha256(content).hexdigest()

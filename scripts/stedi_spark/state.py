@@ -1,0 +1,155 @@
+"""The pipeline state (SQLite, `_state/pipeline.sqlite`), as the embedded pipeline keeps it (pipeline/state.ts).
+
+A job holds one write transaction from its start to its commit: SQLite's lock is the "one run per
+lakehouse" guard for both engines, and a job killed before its commit leaves no trace.
+"""
+import json
+import os
+import sqlite3
+import time
+from datetime import datetime, timezone
+
+from .contracts import LAKEHOUSE_FORMAT_VERSION, STATE_DB, STATE_DIR
+from .errors import SparkJobError
+
+
+
+DEFAULT_SQL_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'sql')
+
+
+def _read_schema(sql_dir):
+    """sql/state_schema.sql: the schema both engines create (sql_dir is local; the state always is)."""
+    with open(os.path.join(sql_dir.removeprefix('file://'), 'state_schema.sql'), encoding='utf-8') as f:
+        return f.read()
+
+
+def _now():
+    return datetime.now(timezone.utc).isoformat(timespec='milliseconds').replace('+00:00', 'Z')
+
+
+class StateStore:
+    def __init__(self, lakehouse, sql_dir=DEFAULT_SQL_DIR):
+        self.lakehouse = os.path.abspath(lakehouse)
+        self.db_file = os.path.join(self.lakehouse, STATE_DB)
+        self.in_run = False
+        if not os.path.isfile(self.db_file):
+            if os.path.isdir(self.lakehouse) and os.listdir(self.lakehouse):
+                raise SparkJobError('PIPE_ERR_NOT_A_LAKEHOUSE',
+                                    f'{self.lakehouse} is not a lakehouse (it is not empty and has no {STATE_DB}): choose a new or empty folder')
+            os.makedirs(os.path.join(self.lakehouse, STATE_DIR), exist_ok=True)
+        try:
+            self.db = sqlite3.connect(self.db_file, isolation_level=None, timeout=5)
+            self.db.execute('PRAGMA synchronous = FULL')
+            has_meta = self.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+            if has_meta is None:
+                self.db.execute('PRAGMA journal_mode = WAL')
+                self.db.executescript(_read_schema(sql_dir))
+                self.db.execute('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)', ('format_version', str(LAKEHOUSE_FORMAT_VERSION)))
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'format_version'").fetchone()
+        except sqlite3.DatabaseError as err:
+            raise SparkJobError('PIPE_ERR_STATE_CORRUPT',
+                                f'cannot read pipeline state {self.db_file} ({err}): restore it, or point --lakehouse at a new folder to rebuild from landing') from err
+        if row is None or row[0] != str(LAKEHOUSE_FORMAT_VERSION):
+            self.db.close()
+            raise SparkJobError('PIPE_ERR_LAKEHOUSE_VERSION',
+                                f'lakehouse {self.lakehouse} has format version {row[0] if row else "none"}, these jobs read version {LAKEHOUSE_FORMAT_VERSION}: use a new --lakehouse folder')
+
+    def _owner_file(self):
+        return os.path.join(self.lakehouse, STATE_DIR, 'run-owner.json')
+
+    def begin_run(self, options, wait_seconds):
+        """Takes the lakehouse's write lock and opens a run; PIPE_ERR_BUSY names the holder."""
+        deadline = time.monotonic() + wait_seconds
+        self.db.execute('PRAGMA busy_timeout = 0')
+        while True:
+            try:
+                self.db.execute('BEGIN IMMEDIATE')
+                break
+            except sqlite3.OperationalError as err:
+                if 'locked' not in str(err) and 'busy' not in str(err):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise self._busy_error() from err
+                time.sleep(0.1)
+        self.db.execute('PRAGMA busy_timeout = 5000')
+        self.in_run = True
+        started = _now()
+        cur = self.db.execute("INSERT INTO runs (started_at, status, options) VALUES (?, 'running', ?)", (started, json.dumps(options)))
+        run_id = cur.lastrowid
+        tmp = self._owner_file() + '.tmp'
+        with open(tmp, 'w') as f:
+            json.dump({'pid': os.getpid(), 'runId': run_id, 'startedAt': started}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self._owner_file())
+        return run_id
+
+    def _busy_error(self):
+        try:
+            with open(self._owner_file()) as f:
+                owner = json.load(f)
+            who = f"process {owner['pid']} (since {owner['startedAt']})"
+        except (OSError, ValueError, KeyError):
+            who = 'another process'
+        return SparkJobError('PIPE_ERR_BUSY', f'another pipeline run holds {self.lakehouse}: {who}; wait for it, or pass --wait-seconds to queue behind it')
+
+    def known_files(self, dataset):
+        by_path = {}
+        identities = set()
+        for path, sha, size, mtime in self.db.execute(
+                'SELECT path, sha256, size, mtime_ms FROM landing_files WHERE dataset = ? ORDER BY run_id', (dataset,)):
+            by_path[path] = (size, mtime)
+            identities.add((path, sha))
+        return by_path, identities
+
+    def current_versions(self):
+        rows = self.db.execute(
+            """SELECT v.table_name, v.version, v.run_id, v.rows, v.files FROM table_versions v
+               JOIN (SELECT table_name, max(version) AS version FROM table_versions GROUP BY table_name) c
+                 ON c.table_name = v.table_name AND c.version = v.version""").fetchall()
+        return {t: {'table': t, 'version': v, 'runId': r, 'rows': n, 'files': json.loads(f)} for t, v, r, n, f in rows}
+
+    def retained_files(self, keep):
+        files = set()
+        for (f,) in self.db.execute(
+                """SELECT files FROM (
+                     SELECT files, row_number() OVER (PARTITION BY table_name ORDER BY version DESC) AS age FROM table_versions
+                   ) WHERE age <= ?""", (keep + 1,)):
+            files.update(json.loads(f))
+        return files
+
+    def commit_run(self, run_id, status, full_refresh_dataset, files, versions, report):
+        if full_refresh_dataset is not None:
+            self.db.execute('DELETE FROM landing_files WHERE dataset = ?', (full_refresh_dataset,))
+        for f in files:
+            self.db.execute(
+                """INSERT INTO landing_files (path, sha256, dataset, size, mtime_ms, run_id, records, quarantined)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (path, sha256) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms""",
+                (f['path'], f['sha256'], f['dataset'], f['size'], f['mtimeMs'], run_id, f['records'], f['quarantined']))
+        for v in versions:
+            self.db.execute('INSERT INTO table_versions (table_name, version, run_id, rows, files) VALUES (?, ?, ?, ?, ?)',
+                            (v['table'], v['version'], run_id, v['rows'], json.dumps(v['files'])))
+        self.db.execute('UPDATE runs SET finished_at = ?, status = ?, report = ? WHERE id = ?', (_now(), status, json.dumps(report), run_id))
+        self.db.execute('COMMIT')
+        self.in_run = False
+
+    def abort_run(self, run_id, options, error):
+        if not self.in_run:
+            return
+        self.db.execute('ROLLBACK')
+        self.in_run = False
+        try:
+            self.db.execute("INSERT INTO runs (id, started_at, finished_at, status, options, error) VALUES (?, ?, ?, 'failed', ?, ?)",
+                            (run_id, _now(), _now(), json.dumps(options), error))
+        except sqlite3.DatabaseError:
+            pass
+
+    def close(self):
+        if self.in_run:
+            try:
+                self.db.execute('ROLLBACK')
+            except sqlite3.DatabaseError:
+                pass
+            self.in_run = False
+        self.db.close()

@@ -1,0 +1,10 @@
+"""Glue job trainer_landing_to_trusted: see scripts/README.md. Locally: python scripts/trainer_landing_to_trusted.py --landing DIR --lakehouse DIR"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from stedi_spark.entry import main  # noqa: E402
+
+if __name__ == '__main__':
+    sys.exit(main(['trainer_landing_to_trusted']))

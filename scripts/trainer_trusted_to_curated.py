@@ -1,0 +1,10 @@
+"""Glue job trainer_trusted_to_curated: see scripts/README.md. Locally: python scripts/trainer_trusted_to_curated.py --landing DIR --lakehouse DIR"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from stedi_spark.entry import main  # noqa: E402
+
+if __name__ == '__main__':
+    sys.exit(main(['trainer_trusted_to_curated']))

@@ -1,0 +1,58 @@
+// The Spark jobs keep their own copy of the contracts (they are deployed to Glue without Node):
+// these tests hold that copy, and the state schema the jobs create, to the TypeScript originals.
+import { execFile } from 'node:child_process'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import t from 'tap'
+import { DATASETS } from '../../contracts/datasets.js'
+import { ACCOUNTING_QUERIES, CROSS_CUSTOMER_QUERY, JOBS } from '../../contracts/jobs.js'
+import { CONSENT_POLICIES, LAKEHOUSE_FORMAT_VERSION, ML_JOINS, STATE_DB, TABLES, TABLE_NAMES, tableDir } from '../../contracts/lakehouse.js'
+import { openDatabase } from '../../common/sqlite.js'
+import { tableColumns } from '../../pipeline/catalog.js'
+import { sparkPython } from '../../pipeline/engine/spark.js'
+import { StateStore } from '../../pipeline/state.js'
+import { ROOT, tempDir } from '../helpers/index.js'
+
+const exec = promisify(execFile)
+const python = async (code: string): Promise<string> =>
+  (await exec(sparkPython(), ['-c', code], { cwd: path.join(ROOT, 'scripts') })).stdout
+
+t.test('scripts/stedi_spark/contracts.py says what contracts/*.ts say', async (t) => {
+  const py = JSON.parse(await python('import json; from stedi_spark.contracts import as_json; print(json.dumps(as_json()))'))
+  t.equal(py.formatVersion, LAKEHOUSE_FORMAT_VERSION)
+  t.equal(py.stateDb, STATE_DB)
+  t.same(py.datasets, Object.fromEntries(Object.entries(DATASETS).map(([name, spec]) => [name, {
+    landingDir: spec.landingDir,
+    fields: spec.fields.map((f) => ({ name: f.name, kind: f.kind, required: f.required, nonEmpty: f.nonEmpty === true }))
+  }])))
+  t.same(py.tables, Object.fromEntries(TABLE_NAMES.map((table) => [table, { dir: tableDir(table), appendOnly: TABLES[table].appendOnly, columns: tableColumns(table) }])))
+  t.same(py.jobs, JOBS.map((j) => ({ name: j.name, output: j.output, inputs: j.inputs })))
+  t.same(py.accountingQueries, ACCOUNTING_QUERIES)
+  t.equal(py.crossCustomerQuery, CROSS_CUSTOMER_QUERY)
+  t.same(py.consentPolicies, CONSENT_POLICIES)
+  t.same(py.mlJoins, ML_JOINS)
+})
+
+t.test('the state the Spark jobs create is the state the embedded pipeline creates', async (t) => {
+  const fromPython = path.join(await tempDir(t), 'lake')
+  const fromNode = path.join(await tempDir(t), 'lake')
+  await python(`from stedi_spark.state import StateStore; StateStore(${JSON.stringify(fromPython)}).close()`)
+  await (await StateStore.open(fromNode, { create: true })).close()
+  const describe = async (lakehouse: string): Promise<unknown> => {
+    const db = await openDatabase(path.join(lakehouse, STATE_DB), { create: false, busyTimeoutMs: 1000 })
+    try {
+      return {
+        schema: (await db.all<{ type: string, name: string, sql: string | null }>('SELECT type, name, sql FROM sqlite_master ORDER BY name'))
+          .map((r) => ({ ...r, sql: r.sql?.replace(/\s+/g, ' ') })),
+        meta: await db.all('SELECT * FROM meta ORDER BY key'),
+        journal: await db.all('PRAGMA journal_mode')
+      }
+    } finally {
+      await db.close()
+    }
+  }
+  t.same(await describe(fromPython), await describe(fromNode))
+  // and each engine opens the other's
+  await (await StateStore.open(fromPython, { create: false })).close()
+  await python(`from stedi_spark.state import StateStore; StateStore(${JSON.stringify(fromNode)}).close()`)
+})
