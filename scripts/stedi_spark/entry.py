@@ -14,7 +14,7 @@ from .errors import SparkJobError
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 SCRIPTS_DIR = os.path.dirname(PACKAGE_DIR)
-from .state import DEFAULT_SQL_DIR  # noqa: E402
+DEFAULT_SQL_DIR = os.path.join(os.path.dirname(SCRIPTS_DIR), 'sql')
 
 
 def log(message):
@@ -32,7 +32,8 @@ def _bool(text):
 def parse_args(argv, jobs):
     parser = argparse.ArgumentParser(description='STEDI zone jobs on Spark: ' + ', '.join(jobs), allow_abbrev=False)
     parser.add_argument('--landing', required=True, help='landing root (local folder or s3://...) holding customer/landing, accelerometer/landing, step_trainer/landing')
-    parser.add_argument('--lakehouse', required=True, help='lakehouse folder: zone tables and _state/pipeline.sqlite')
+    parser.add_argument('--lakehouse', required=True,
+                        help='lakehouse: a local folder, or a Hadoop URI such as s3://bucket/lakehouse (zone tables and _state/pipeline.sqlite)')
     parser.add_argument('--consent-policy', '--consent_policy', dest='consent_policy', default='seed', choices=CONSENT_POLICIES)
     parser.add_argument('--ml-join', '--ml_join', dest='ml_join', default='seed', choices=ML_JOINS)
     parser.add_argument('--full-refresh', '--full_refresh', dest='full_refresh', nargs='?', const=True, default=False, type=_bool,
@@ -47,10 +48,8 @@ def parse_args(argv, jobs):
     args, _glue_args = parser.parse_known_args(argv)
     if args.keep_versions < 0:
         parser.error('--keep-versions must be 0 or more')
-    if '://' in args.lakehouse and not args.lakehouse.startswith('file://'):
-        raise SparkJobError('PIPE_ERR_BAD_OPTION',
-                            f'--lakehouse must be a file system path (the state is SQLite and versions are published by hard links), not {args.lakehouse}')
-    args.lakehouse = args.lakehouse.removeprefix('file://')
+    if '://' not in args.lakehouse:
+        args.lakehouse = os.path.abspath(args.lakehouse)
     if '://' not in args.landing:
         args.landing = os.path.abspath(args.landing)
         if not os.path.isdir(args.landing):
@@ -61,11 +60,8 @@ def parse_args(argv, jobs):
 
 
 def _glue():
-    try:
-        from awsglue.context import GlueContext  # noqa: F401
-        return True
-    except ImportError:
-        return False
+    import importlib.util
+    return importlib.util.find_spec('awsglue') is not None
 
 
 def create_session(args):

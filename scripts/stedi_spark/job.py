@@ -4,8 +4,8 @@ Each of the seed's five jobs is one run in the lakehouse state (one SQLite trans
 embedded run is), so the jobs may run as five separate Glue jobs or one after the other in a
 single session. A job reads its inputs at the versions current when it starts.
 """
-import os
 import shutil
+import tempfile
 import time
 import uuid
 
@@ -14,7 +14,7 @@ from .contracts import (ACCOUNTING_QUERIES, CROSS_CUSTOMER_QUERY, DATASETS, JOBS
 from .errors import SparkJobError
 from .landing_rules import read_landing_file, sha256_hex
 from .state import StateStore
-from .storage import fsync_path, new_table_file, prepare_table_dirs, reconcile
+from .storage import new_table_file, open_files, prepare_table_dirs, reconcile
 
 SPARK_TYPES = {'BIGINT': 'bigint', 'VARCHAR': 'string', 'DOUBLE': 'double'}
 _KIND_TYPES = {'string': 'string', 'integer': 'bigint', 'number': 'double'}
@@ -24,15 +24,18 @@ def ddl(columns):
     return ', '.join(f'`{name}` {SPARK_TYPES[t]}' for name, t in columns)
 
 
-def load_sql(spark, sql_dir, name):
-    """A sql/ file as one statement; sql_dir may be a local folder or a Hadoop URI (s3://...)."""
+def read_sql_file(spark, sql_dir, name):
+    """A sql/ file as it is; sql_dir may be a local folder or a Hadoop URI (s3://...)."""
     path = f'{sql_dir.rstrip("/")}/{name}.sql'
-    if '://' in sql_dir and not sql_dir.startswith('file://'):
-        text = spark.sparkContext.wholeTextFiles(path).collect()[0][1]
-    else:
-        with open(path.removeprefix('file://'), encoding='utf-8') as f:
-            text = f.read()
-    return text.strip().removesuffix(';').rstrip()
+    if '://' in sql_dir:
+        return spark.sparkContext.wholeTextFiles(path).collect()[0][1]
+    with open(path, encoding='utf-8') as f:
+        return f.read()
+
+
+def load_sql(spark, sql_dir, name):
+    """A job's or report's sql/ file as one statement."""
+    return read_sql_file(spark, sql_dir, name).strip().removesuffix(';').rstrip()
 
 
 # --- landing ---------------------------------------------------------------------------------
@@ -173,7 +176,6 @@ class JobContext:
     def __init__(self, spark, args, log):
         self.spark = spark
         self.landing = args.landing
-        self.lakehouse = os.path.abspath(args.lakehouse)
         self.consent_policy = args.consent_policy
         self.ml_join = args.ml_join
         self.full_refresh = args.full_refresh
@@ -181,12 +183,14 @@ class JobContext:
         self.wait_seconds = args.wait_seconds
         self.sql_dir = args.sql_dir
         self.log = log
-        self.scratch = os.path.join(self.lakehouse, STATE_DIR, 'spark-tmp')
+        self.files = open_files(spark, args.lakehouse)
+        self.lakehouse = self.files.uri()
+        self.scratch = f'{STATE_DIR}/spark-tmp'
         self.state = None
         self.written = []
 
     def abs(self, rel):
-        return os.path.join(self.lakehouse, rel)
+        return self.files.uri(rel)
 
     @staticmethod
     def next_version(current, table):
@@ -194,13 +198,13 @@ class JobContext:
 
     def write_single(self, df, rel):
         """Writes a DataFrame as one Parquet file at rel (an immutable file under `_files/`)."""
-        tmp = os.path.join(self.scratch, uuid.uuid4().hex)
-        df.coalesce(1).write.mode('errorifexists').parquet(tmp)
-        parts = [n for n in os.listdir(tmp) if n.startswith('part-') and n.endswith('.parquet')]
+        tmp = f'{self.scratch}/{uuid.uuid4().hex}'
+        df.coalesce(1).write.mode('errorifexists').parquet(self.files.uri(tmp))
+        parts = [n for n in self.files.list(tmp) if n.startswith('part-') and n.endswith('.parquet')]
         if len(parts) != 1:
             raise SparkJobError('PIPE_ERR_ENGINE', f'Spark wrote {len(parts)} files for {rel}, expected one')
-        os.replace(os.path.join(tmp, parts[0]), self.abs(rel))
-        shutil.rmtree(tmp, ignore_errors=True)
+        self.files.move(f'{tmp}/{parts[0]}', rel)
+        self.files.remove_tree(tmp)
         self.written.append(rel)
 
     def view(self, table, files):
@@ -247,17 +251,22 @@ def run_job(spark, name, args, log):
     started = time.monotonic()
     ctx = JobContext(spark, args, log)
     options = {'consentPolicy': ctx.consent_policy, 'mlJoin': ctx.ml_join, 'fullRefresh': ctx.full_refresh, 'engine': 'spark', 'job': name}
-    ctx.state = state = StateStore(ctx.lakehouse, ctx.sql_dir)
+    files = ctx.files
+    # a remote lakehouse's state is worked on in a local copy and put back at the commit
+    state_dir = tempfile.mkdtemp(prefix='stedi-state-') if files.remote else files.uri()
+    if files.remote:
+        files.fetch_state(state_dir)
+    ctx.state = state = StateStore(state_dir, read_sql_file(spark, ctx.sql_dir, 'state_schema'))
     run_id = 0
     try:
         run_id = state.begin_run(options, ctx.wait_seconds)
         log(f'{name}: run {run_id}')
         current = state.current_versions()
         # repairs whatever a killed run left: unpublished versions, orphan files, scratch
-        reconcile(ctx.lakehouse, current, state.retained_files(ctx.keep_versions))
-        shutil.rmtree(ctx.scratch, ignore_errors=True)
-        prepare_table_dirs(ctx.lakehouse)
-        os.makedirs(ctx.scratch, exist_ok=True)
+        reconcile(files, current, state.retained_files(ctx.keep_versions))
+        files.remove_tree(ctx.scratch)
+        prepare_table_dirs(files)
+        files.makedirs(ctx.scratch)
         versions = {}
         registry, read = [], None
         if job['ingests'] is not None:
@@ -293,10 +302,7 @@ def run_job(spark, name, args, log):
         if output == 'machine_learning_curated':
             warnings['crossCustomerPairs'] = int(spark.sql(load_sql(spark, ctx.sql_dir, CROSS_CUSTOMER_QUERY)).collect()[0]['pairs'])
 
-        for rel in ctx.written:
-            fsync_path(ctx.abs(rel))
-        for directory in {os.path.dirname(ctx.abs(rel)) for rel in ctx.written}:
-            fsync_path(directory)
+        files.durable(ctx.written)
         report = {
             'runId': run_id, 'status': 'ok', 'engine': 'spark', 'job': name, 'lakehouse': ctx.lakehouse, 'options': options,
             'read': {job['ingests']: read} if read else {},
@@ -305,13 +311,17 @@ def run_job(spark, name, args, log):
             'durationMs': round((time.monotonic() - started) * 1000),
         }
         state.commit_run(run_id, 'ok', job['ingests'] if ctx.full_refresh else None,
-                         [f for f in registry], list(versions.values()), report)
-        reconcile(ctx.lakehouse, state.current_versions(), state.retained_files(ctx.keep_versions))
+                         registry, list(versions.values()), report)
+        if files.remote:
+            files.put_state(state_dir)
+        reconcile(files, state.current_versions(), state.retained_files(ctx.keep_versions))
         return report
     except Exception as err:
         if run_id > 0:
             state.abort_run(run_id, options, str(err))
         raise
     finally:
-        shutil.rmtree(ctx.scratch, ignore_errors=True)
+        files.remove_tree(ctx.scratch)
         state.close()
+        if files.remote:
+            shutil.rmtree(state_dir, ignore_errors=True)

@@ -14,21 +14,14 @@ from .errors import SparkJobError
 
 
 
-DEFAULT_SQL_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'sql')
-
-
-def _read_schema(sql_dir):
-    """sql/state_schema.sql: the schema both engines create (sql_dir is local; the state always is)."""
-    with open(os.path.join(sql_dir.removeprefix('file://'), 'state_schema.sql'), encoding='utf-8') as f:
-        return f.read()
-
-
 def _now():
     return datetime.now(timezone.utc).isoformat(timespec='milliseconds').replace('+00:00', 'Z')
 
 
 class StateStore:
-    def __init__(self, lakehouse, sql_dir=DEFAULT_SQL_DIR):
+    """The state of a lakehouse in a local folder (the lakehouse itself, or a fetched copy of its state)."""
+
+    def __init__(self, lakehouse, schema_sql):
         self.lakehouse = os.path.abspath(lakehouse)
         self.db_file = os.path.join(self.lakehouse, STATE_DB)
         self.in_run = False
@@ -43,7 +36,7 @@ class StateStore:
             has_meta = self.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
             if has_meta is None:
                 self.db.execute('PRAGMA journal_mode = WAL')
-                self.db.executescript(_read_schema(sql_dir))
+                self.db.executescript(schema_sql)
                 self.db.execute('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)', ('format_version', str(LAKEHOUSE_FORMAT_VERSION)))
             row = self.db.execute("SELECT value FROM meta WHERE key = 'format_version'").fetchone()
         except sqlite3.DatabaseError as err:
@@ -133,6 +126,8 @@ class StateStore:
         self.db.execute('UPDATE runs SET finished_at = ?, status = ?, report = ? WHERE id = ?', (_now(), status, json.dumps(report), run_id))
         self.db.execute('COMMIT')
         self.in_run = False
+        # one self-contained file, for a lakehouse whose state is copied back to where it lives
+        self.db.execute('PRAGMA wal_checkpoint(TRUNCATE)')
 
     def abort_run(self, run_id, options, error):
         if not self.in_run:

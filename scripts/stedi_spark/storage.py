@@ -1,13 +1,20 @@
 """Where table files live and how a version becomes visible, as pipeline/storage.ts does it.
 
 Each table's files are immutable, in `<zone>/<table>/_files/`; the state names those of the current
-version. The visible layout is hard links made after the state commits: `data.parquet` for a table
-rebuilt each run (swapped by one rename), `part-r<run>.parquet` for append-only tables.
-`reconcile` makes the visible layout match the state and removes files no retained version names.
+version. The visible layout is made after the state commits: `data.parquet` for a table rebuilt
+each run, `part-r<run>.parquet` for append-only tables. `reconcile` makes the visible layout match
+the state and removes files no retained version names.
+
+Two kinds of lakehouse: a local folder (LocalFiles: hard links, fsync, the state used in place,
+SQLite's lock is the lock), or any Hadoop file system URI such as s3:// on Glue (HadoopFiles:
+visible files are copies, each written whole; the state is fetched, changed, and put back only if
+nobody else put it meanwhile).
 """
 import os
+import shutil
 
-from .contracts import DATA_FILE, FILES_DIR, TABLE_NAMES, is_append_only, table_dir
+from .contracts import DATA_FILE, FILES_DIR, STATE_DB, TABLE_NAMES, is_append_only, table_dir
+from .errors import SparkJobError
 
 
 def new_table_file(table, run_id, version):
@@ -15,12 +22,7 @@ def new_table_file(table, run_id, version):
     return f'{table_dir(table)}/{FILES_DIR}/{name}'
 
 
-def prepare_table_dirs(lakehouse):
-    for table in TABLE_NAMES:
-        os.makedirs(os.path.join(lakehouse, table_dir(table), FILES_DIR), exist_ok=True)
-
-
-def fsync_path(path):
+def _fsync(path):
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -28,36 +30,177 @@ def fsync_path(path):
         os.close(fd)
 
 
-def _link_replace(canonical, visible):
-    tmp = visible + '.tmp'
-    if os.path.lexists(tmp):
-        os.remove(tmp)
-    os.link(canonical, tmp)
-    os.replace(tmp, visible)
+class LocalFiles:
+    remote = False
+
+    def __init__(self, root):
+        self.root = os.path.abspath(root)
+
+    def uri(self, rel=''):
+        return os.path.join(self.root, rel) if rel else self.root
+
+    def list(self, rel=''):
+        try:
+            return os.listdir(self.uri(rel))
+        except FileNotFoundError:
+            return []
+
+    def makedirs(self, rel):
+        os.makedirs(self.uri(rel), exist_ok=True)
+
+    def remove(self, rel):
+        if os.path.lexists(self.uri(rel)):
+            os.remove(self.uri(rel))
+
+    def remove_tree(self, rel):
+        shutil.rmtree(self.uri(rel), ignore_errors=True)
+
+    def move(self, src_rel, dst_rel):
+        os.replace(self.uri(src_rel), self.uri(dst_rel))
+
+    def is_published(self, canonical_rel, visible_rel):
+        try:
+            a, b = os.stat(self.uri(canonical_rel)), os.stat(self.uri(visible_rel))
+        except FileNotFoundError:
+            return False
+        return (a.st_ino, a.st_dev) == (b.st_ino, b.st_dev)
+
+    def publish(self, canonical_rel, visible_rel):
+        """A hard link, swapped in by one rename: a reader sees the old file or the new one."""
+        tmp = self.uri(visible_rel) + '.tmp'
+        if os.path.lexists(tmp):
+            os.remove(tmp)
+        os.link(self.uri(canonical_rel), tmp)
+        os.replace(tmp, self.uri(visible_rel))
+
+    def durable(self, rels):
+        for rel in rels:
+            _fsync(self.uri(rel))
+        for directory in {os.path.dirname(self.uri(rel)) for rel in rels}:
+            _fsync(directory)
+
+    def sync_dir(self, rel):
+        _fsync(self.uri(rel))
+
+
+class HadoopFiles:
+    """A lakehouse on a Hadoop file system (s3:// on Glue; file:// here, to exercise the same code)."""
+    remote = True
+
+    def __init__(self, spark, root):
+        self.root = root.rstrip('/')
+        jvm = spark.sparkContext._jvm
+        self._Path = jvm.org.apache.hadoop.fs.Path
+        self._FileUtil = jvm.org.apache.hadoop.fs.FileUtil
+        self._conf = spark.sparkContext._jsc.hadoopConfiguration()
+        self.fs = self._Path(self.root).getFileSystem(self._conf)
+        # a checksummed local file system writes .crc files beside every file; they are not ours
+        self.fs.setWriteChecksum(False)
+        self.fs.setVerifyChecksum(False)
+        self._state_seen = None
+
+    def uri(self, rel=''):
+        return f'{self.root}/{rel}' if rel else self.root
+
+    def _p(self, rel):
+        return self._Path(self.uri(rel))
+
+    def list(self, rel=''):
+        if not self.fs.exists(self._p(rel)):
+            return []
+        return [s.getPath().getName() for s in self.fs.listStatus(self._p(rel))]
+
+    def makedirs(self, rel):
+        self.fs.mkdirs(self._p(rel))
+
+    def remove(self, rel):
+        self.fs.delete(self._p(rel), False)
+
+    def remove_tree(self, rel):
+        self.fs.delete(self._p(rel), True)
+
+    def move(self, src_rel, dst_rel):
+        if not self.fs.rename(self._p(src_rel), self._p(dst_rel)):
+            raise SparkJobError('PIPE_ERR_ENGINE', f'cannot move {self.uri(src_rel)} to {self.uri(dst_rel)}')
+
+    def is_published(self, canonical_rel, visible_rel):
+        # a copy is current when it is at least as new as the immutable file it copies
+        if not self.fs.exists(self._p(visible_rel)):
+            return False
+        a, b = self.fs.getFileStatus(self._p(canonical_rel)), self.fs.getFileStatus(self._p(visible_rel))
+        return a.getLen() == b.getLen() and b.getModificationTime() >= a.getModificationTime()
+
+    def publish(self, canonical_rel, visible_rel):
+        """A copy (object stores have no links); an object store writes it whole or not at all."""
+        self._FileUtil.copy(self.fs, self._p(canonical_rel), self.fs, self._p(visible_rel), False, True, self._conf)
+
+    def durable(self, rels):
+        pass  # a Hadoop file system has made a file durable when its stream closed
+
+    def sync_dir(self, rel):
+        pass
+
+    # the state: fetched into a local folder, put back after the commit unless it changed meanwhile
+
+    def _state_stamp(self):
+        if not self.fs.exists(self._p(STATE_DB)):
+            return None
+        s = self.fs.getFileStatus(self._p(STATE_DB))
+        return (s.getLen(), s.getModificationTime())
+
+    def fetch_state(self, local_dir):
+        self._state_seen = self._state_stamp()
+        if self._state_seen is None:
+            if self.list(''):
+                raise SparkJobError('PIPE_ERR_NOT_A_LAKEHOUSE',
+                                    f'{self.root} is not a lakehouse (it is not empty and has no {STATE_DB}): choose a new or empty folder')
+            return
+        os.makedirs(os.path.join(local_dir, os.path.dirname(STATE_DB)), exist_ok=True)
+        self.fs.copyToLocalFile(False, self._p(STATE_DB), self._Path(f'file://{os.path.join(local_dir, STATE_DB)}'), True)
+
+    def put_state(self, local_dir):
+        if self._state_stamp() != self._state_seen:
+            raise SparkJobError('PIPE_ERR_BUSY', f'another run committed to {self.root} while this one ran; this run was not committed')
+        tmp = f'{STATE_DB}.tmp'
+        self.fs.copyFromLocalFile(False, True, self._Path(f'file://{os.path.join(local_dir, STATE_DB)}'), self._p(tmp))
+        self.move_over(tmp, STATE_DB)
+        self._state_seen = self._state_stamp()
+
+    def move_over(self, src_rel, dst_rel):
+        if self.fs.exists(self._p(dst_rel)):
+            self.fs.delete(self._p(dst_rel), False)
+        self.move(src_rel, dst_rel)
+
+
+def open_files(spark, lakehouse):
+    """A plain path is a local folder; a URI (s3://, file://, hdfs://) goes through Hadoop."""
+    return HadoopFiles(spark, lakehouse) if '://' in lakehouse else LocalFiles(lakehouse)
+
+
+def prepare_table_dirs(files):
+    for table in TABLE_NAMES:
+        files.makedirs(f'{table_dir(table)}/{FILES_DIR}')
 
 
 def _visible_name(table, file):
-    return os.path.basename(file) if is_append_only(table) else DATA_FILE
+    return file.rsplit('/', 1)[-1] if is_append_only(table) else DATA_FILE
 
 
-def reconcile(lakehouse, current, retained):
+def reconcile(files, current, retained):
     for table in TABLE_NAMES:
-        directory = os.path.join(lakehouse, table_dir(table))
-        files_dir = os.path.join(directory, FILES_DIR)
-        os.makedirs(files_dir, exist_ok=True)
-        desired = {_visible_name(table, f): os.path.join(lakehouse, f) for f in current.get(table, {}).get('files', [])}
+        directory = table_dir(table)
+        files_dir = f'{directory}/{FILES_DIR}'
+        files.makedirs(files_dir)
+        desired = {_visible_name(table, f): f for f in current.get(table, {}).get('files', [])}
         for name, canonical in desired.items():
-            visible = os.path.join(directory, name)
-            a = os.stat(canonical)
-            b = os.stat(visible) if os.path.exists(visible) else None
-            if b is None or (a.st_ino, a.st_dev) != (b.st_ino, b.st_dev):
-                _link_replace(canonical, visible)
-        for name in os.listdir(directory):
+            if not files.is_published(canonical, f'{directory}/{name}'):
+                files.publish(canonical, f'{directory}/{name}')
+        for name in files.list(directory):
             if name == FILES_DIR or name in desired:
                 continue
             if name.endswith('.parquet') or name.endswith('.tmp'):
-                os.remove(os.path.join(directory, name))
-        for name in os.listdir(files_dir):
-            if f'{table_dir(table)}/{FILES_DIR}/{name}' not in retained:
-                os.remove(os.path.join(files_dir, name))
-        fsync_path(directory)
+                files.remove(f'{directory}/{name}')
+        for name in files.list(files_dir):
+            if f'{files_dir}/{name}' not in retained:
+                files.remove(f'{files_dir}/{name}')
+        files.sync_dir(directory)
