@@ -7,7 +7,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { packageRoot } from '../../common/package-root.js'
 import { PipelineError } from '../../pipeline/errors.js'
-import { type Command, parse } from '../args.js'
+import { type Command, UsageError, parse } from '../args.js'
+import { JOBS } from '../../contracts/jobs.js'
 
 const STAMP = '.stedi-requirements.sha256'
 
@@ -54,6 +55,39 @@ into it, unless it is installed already. Checks that Java (17 here; Spark 3.5 ru
     check(python, ['-c', 'import pyspark, pyarrow, pandas'], `the packages do not import in ${venv}`)
     fs.writeFileSync(stamp, `${wanted}\n`)
     console.log(`spark setup: installed scripts/requirements.txt into ${venv} in ${Math.round((performance.now() - started) / 1000)} s (${java})`)
+    return 0
+  }
+}
+
+export const sparkPackage: Command = {
+  name: 'spark package',
+  usage: `stedi spark package --out DIR
+
+Writes what a Glue deployment uploads to S3 (scripts/README.md says where each goes):
+  DIR/scripts/<job>.py       the five job scripts (Glue's ScriptLocation)
+  DIR/stedi_spark.zip        the package they import (Glue's --extra-py-files)
+  DIR/sql/*.sql              the SQL they run and the state schema (the jobs' --sql_dir)`,
+  run: async (argv) => {
+    const { values } = parse(argv, { out: { type: 'string' } })
+    if (values.help === true) { console.log(sparkPackage.usage); return 0 }
+    if (values.out === undefined) throw new UsageError('--out DIR is required')
+    const root = packageRoot()
+    const out = path.resolve(values.out)
+    fs.mkdirSync(path.join(out, 'scripts'), { recursive: true })
+    fs.mkdirSync(path.join(out, 'sql'), { recursive: true })
+    for (const job of JOBS) fs.copyFileSync(path.join(root, 'scripts', `${job.name}.py`), path.join(out, 'scripts', `${job.name}.py`))
+    fs.copyFileSync(path.join(root, 'scripts', 'run_all.py'), path.join(out, 'scripts', 'run_all.py'))
+    for (const name of fs.readdirSync(path.join(root, 'sql')).filter((n) => n.endsWith('.sql'))) {
+      fs.copyFileSync(path.join(root, 'sql', name), path.join(out, 'sql', name))
+    }
+    const pkg = path.join(root, 'scripts', 'stedi_spark')
+    const members = fs.readdirSync(pkg).filter((n) => n.endsWith('.py') || n.endsWith('.properties')).sort()
+    const zip = path.join(out, 'stedi_spark.zip')
+    fs.rmSync(zip, { force: true })
+    // python's zipfile: no zip tool is assumed on the machine
+    const script = 'import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:\n    for m in sys.argv[3:]: z.write(f"{sys.argv[2]}/{m}", f"stedi_spark/{m}")'
+    check('python3', ['-c', script, zip, pkg, ...members], 'cannot write stedi_spark.zip')
+    console.log(`spark package: ${out} (${JOBS.length} job scripts + run_all.py, stedi_spark.zip with ${members.length} files, sql/)`)
     return 0
   }
 }

@@ -121,5 +121,7 @@ def main(jobs, argv=None):
     except Exception as err:  # noqa: BLE001 - one line on stderr, the trace under it
         import traceback
         traceback.print_exc()
-        log(f'PIPE_ERR_ENGINE: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ""}')
+        # the last line of a Spark error is its cause (a worker's exception comes after its trace)
+        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+        log(f'PIPE_ERR_ENGINE: {type(err).__name__}: {lines[-1] if lines else ""}')
         return 1
