@@ -42,8 +42,10 @@ def parse_args(argv, jobs):
     parser.add_argument('--wait-seconds', '--wait_seconds', dest='wait_seconds', type=float, default=0,
                         help='queue behind a run in progress for up to this long (default: fail at once)')
     parser.add_argument('--sql-dir', '--sql_dir', dest='sql_dir', default=DEFAULT_SQL_DIR, help='folder (or s3:// prefix) of the sql/ files')
-    parser.add_argument('--master', default=os.environ.get('STEDI_SPARK_MASTER', 'local[*]'), help='Spark master when not on Glue (default local[*])')
-    parser.add_argument('--driver-memory', dest='driver_memory', default=os.environ.get('STEDI_SPARK_DRIVER_MEMORY', '2g'))
+    parser.add_argument('--master', default=os.environ.get('STEDI_SPARK_MASTER'),
+                        help='Spark master when not on Glue (default local[*]; under spark-submit, its --master)')
+    parser.add_argument('--driver-memory', dest='driver_memory', default=os.environ.get('STEDI_SPARK_DRIVER_MEMORY'),
+                        help='driver memory when this process starts Spark (default 2g)')
     parser.add_argument('--json', action='store_true', help='print each job report as one JSON line on stdout')
     args, _glue_args = parser.parse_known_args(argv)
     if args.keep_versions < 0:
@@ -81,13 +83,20 @@ def create_session(args):
     os.environ.setdefault('PYSPARK_PYTHON', sys.executable)
     os.environ.setdefault('SPARK_LOCAL_IP', '127.0.0.1')
     from pyspark.sql import SparkSession
-    spark = (SparkSession.builder.master(args.master).appName('stedi-zone-jobs')
-             .config('spark.driver.memory', args.driver_memory)
-            .config('spark.driver.extraJavaOptions', f'-Dlog4j2.configurationFile=file:{os.path.join(PACKAGE_DIR, "log4j2.properties")}')
-             .config('spark.ui.enabled', 'false')
-            .config('spark.ui.showConsoleProgress', 'false')
-             .config('spark.driver.host', '127.0.0.1')
-             .config('spark.driver.bindAddress', '127.0.0.1')
+    builder = SparkSession.builder.appName('stedi-zone-jobs')
+    if 'PYSPARK_GATEWAY_PORT' in os.environ:
+        # under spark-submit the JVM is up already: its --master and options decide
+        if args.master is not None:
+            builder = builder.master(args.master)
+    else:
+        builder = (builder.master(args.master or 'local[*]')
+                   .config('spark.driver.memory', args.driver_memory or '2g')
+                   .config('spark.driver.extraJavaOptions', f'-Dlog4j2.configurationFile=file:{os.path.join(PACKAGE_DIR, "log4j2.properties")}')
+                   .config('spark.driver.host', '127.0.0.1')
+                   .config('spark.driver.bindAddress', '127.0.0.1')
+                   .config('spark.ui.enabled', 'false'))
+    spark = (builder
+             .config('spark.ui.showConsoleProgress', 'false')
              .config('spark.sql.session.timeZone', 'UTC')
              .config('spark.sql.shuffle.partitions', '8')
              .config('spark.sql.execution.arrow.maxRecordsPerBatch', '64')

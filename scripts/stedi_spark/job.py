@@ -49,45 +49,49 @@ def _union_columns(dataset):
 
 def _ingest_batches(dataset, landing_dir, known):
     """The mapInArrow function: landing files (path, content, length, mtime) in, classified lines out."""
-    columns = [name for name, _ in _union_columns(dataset)]
     fields = [name for name, _, _, _ in DATASETS[dataset]['fields']]
 
     def run(batches):
         import pyarrow as pa
-        schema = None
+        schema = pa.schema([(name, {'string': pa.string(), 'bigint': pa.int64(), 'double': pa.float64()}[t])
+                            for name, t in _union_columns(dataset)])
         for batch in batches:
             data = batch.to_pydict()
             for path, content, size, mtime in zip(data['path'], data['content'], data['length'], data['mtime_ms']):
                 rel = f'{landing_dir}/{path.rsplit("/", 1)[-1]}'
-                out = {c: [] for c in columns}
                 sha = sha256_hex(content)
-                records = quarantined = 0
-
-                def emit(kind, line=None, reason=None, raw=None, values=None, **meta):
-                    out['__kind'].append(kind)
-                    out['__file'].append(rel)
-                    out['__line'].append(line)
-                    out['__reason'].append(reason)
-                    out['__raw'].append(raw)
-                    for key in ('__sha256', '__size', '__mtime_ms', '__records', '__quarantined'):
-                        out[key].append(meta.get(key[2:]))
-                    for i, name in enumerate(fields):
-                        out[name].append(None if values is None else values[i])
-
-                if (rel, sha) not in known:
+                seen = (rel, sha) in known
+                rec_lines, rec_values, q_lines, q_reasons, q_raws = [], [], [], [], []
+                if not seen:
                     for number, reason, values, raw in read_landing_file(dataset, content):
                         if reason is None:
-                            records += 1
-                            emit('R', line=number, values=values)
+                            rec_lines.append(number)
+                            rec_values.append(values)
                         else:
-                            quarantined += 1
-                            emit('Q', line=number, reason=reason, raw=raw)
-                emit('F', sha256=sha, size=size, mtime_ms=mtime, records=records, quarantined=quarantined,
-                     reason='known' if (rel, sha) in known else None)
-                if schema is None:
-                    schema = pa.schema([(name, {'string': pa.string(), 'bigint': pa.int64(), 'double': pa.float64()}[t])
-                                        for name, t in _union_columns(dataset)])
-                yield pa.RecordBatch.from_pydict(out, schema=schema)
+                            q_lines.append(number)
+                            q_reasons.append(reason)
+                            q_raws.append(raw)
+                # one batch per file, built column by column: records, then quarantined lines, then the file row
+                nr, nq = len(rec_lines), len(q_lines)
+                lines = nr + nq
+                file_only = [None] * lines
+                cols = {
+                    '__kind': ['R'] * nr + ['Q'] * nq + ['F'],
+                    '__file': [rel] * (lines + 1),
+                    '__line': rec_lines + q_lines + [None],
+                    '__reason': [None] * nr + q_reasons + ['known' if seen else None],
+                    '__raw': [None] * nr + q_raws + [None],
+                    '__sha256': file_only + [sha],
+                    '__size': file_only + [size],
+                    '__mtime_ms': file_only + [mtime],
+                    '__records': file_only + [nr],
+                    '__quarantined': file_only + [nq],
+                }
+                by_field = list(zip(*rec_values)) if nr else [()] * len(fields)
+                tail = [None] * (nq + 1)
+                for i, name in enumerate(fields):
+                    cols[name] = list(by_field[i]) + tail
+                yield pa.RecordBatch.from_pydict(cols, schema=schema)
     return run
 
 
@@ -113,6 +117,7 @@ def ingest(spark, ctx, dataset, run_id, current, versions):
     from pyspark.sql import functions as F
 
     listed = _list_landing(spark, ctx.landing, dataset)
+    ctx.lap('list')
     if listed is None:
         listed = []
         ctx.log(f'{dataset}: no {DATASETS[dataset]["landing_dir"]} under {ctx.landing}')
@@ -143,16 +148,19 @@ def ingest(spark, ctx, dataset, run_id, current, versions):
                 registry.append({'path': r['__file'], 'sha256': r['__sha256'], 'dataset': dataset, 'size': r['__size'],
                                  'mtimeMs': r['__mtime_ms'], 'records': r['__records'], 'quarantined': r['__quarantined'],
                                  'fresh': fresh})
+            ctx.lap('read')
             lineage = [F.lit(run_id).cast('bigint').alias('_run'), F.col('__file').alias('_file')]
             if any(name == '_line' for name, _ in lineage_columns(dataset)):
                 lineage.append(F.col('__line').alias('_line'))
             fields = [F.col(f'`{name}`') for name, _, _, _ in DATASETS[dataset]['fields']]
             if records > 0:
                 ctx.write_single(union.filter("__kind = 'R'").select(*fields, *lineage), landing_part)
+                ctx.lap('write_landing')
             if quarantined > 0:
                 ctx.write_single(union.filter("__kind = 'Q'").select(
                     F.lit(run_id).cast('bigint').alias('_run'), F.col('__file').alias('_file'), F.col('__line').alias('_line'),
                     F.col('__reason').alias('reason'), F.col('__raw').alias('raw')), quarantine_part)
+                ctx.lap('write_quarantine')
         finally:
             union.unpersist()
     for table, part, rows in ((landing_table, landing_part, records), (quarantine_table, quarantine_part, quarantined)):
@@ -188,6 +196,14 @@ class JobContext:
         self.scratch = f'{STATE_DIR}/spark-tmp'
         self.state = None
         self.written = []
+        self.timings = {}
+        self._mark = time.monotonic()
+
+    def lap(self, name):
+        """Records the time since the last lap under name (the report's timingsMs)."""
+        now = time.monotonic()
+        self.timings[name] = round((now - self._mark) * 1000)
+        self._mark = now
 
     def abs(self, rel):
         return self.files.uri(rel)
@@ -286,7 +302,9 @@ def run_job(spark, name, args, log):
         output = job['output']
         version = ctx.next_version(current, output)
         file = new_table_file(output, run_id, version)
+        ctx.lap('start')
         ctx.write_single(spark.sql(load_sql(spark, ctx.sql_dir, name)), file)
+        ctx.lap('job')
         versions[output] = {'table': output, 'version': version, 'runId': run_id, 'rows': ctx.rows_of(file), 'files': [file]}
         ctx.view(output, [file])
         log(f'{name}: {output} {versions[output]["rows"]} rows')
@@ -302,19 +320,22 @@ def run_job(spark, name, args, log):
         if output == 'machine_learning_curated':
             warnings['crossCustomerPairs'] = int(spark.sql(load_sql(spark, ctx.sql_dir, CROSS_CUSTOMER_QUERY)).collect()[0]['pairs'])
 
+        ctx.lap('accounting')
         files.durable(ctx.written)
         report = {
             'runId': run_id, 'status': 'ok', 'engine': 'spark', 'job': name, 'lakehouse': ctx.lakehouse, 'options': options,
             'read': {job['ingests']: read} if read else {},
             'counts': counts_from_rows({t: effective_rows(t) for t in TABLE_NAMES}),
             'accounting': accounting, 'warnings': warnings,
-            'durationMs': round((time.monotonic() - started) * 1000),
+            'durationMs': round((time.monotonic() - started) * 1000), 'timingsMs': ctx.timings,
         }
         state.commit_run(run_id, 'ok', job['ingests'] if ctx.full_refresh else None,
                          registry, list(versions.values()), report)
         if files.remote:
             files.put_state(state_dir)
         reconcile(files, state.current_versions(), state.retained_files(ctx.keep_versions))
+        ctx.lap('commit')
+        log(f'{name}: timings {ctx.timings}')
         return report
     except Exception as err:
         if run_id > 0:

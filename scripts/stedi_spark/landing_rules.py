@@ -10,6 +10,7 @@ import hashlib
 import json
 import math
 import re
+import sys
 
 from .contracts import DATASETS
 
@@ -17,30 +18,13 @@ INT64_MIN = -(1 << 63)
 INT64_MAX = (1 << 63) - 1
 
 
-class _Number:
-    """A JSON number kept as its text, so that `1.0` and `1e3` are not read as integers."""
-    __slots__ = ('text', 'integer', 'special')
-
-    def __init__(self, text, integer, special=False):
-        self.text = text
-        self.integer = integer
-        self.special = special
-
-
-class _Object:
-    """A JSON object as its pairs in order, so that a duplicate key can be seen."""
-    __slots__ = ('pairs',)
-
-    def __init__(self, pairs):
-        self.pairs = pairs
-
-
-_decoder = json.JSONDecoder(
-    parse_int=lambda t: _Number(t, True),
-    parse_float=lambda t: _Number(t, False),
-    parse_constant=lambda t: _Number(t, False, True),
-    object_pairs_hook=_Object,
-)
+# Python's own number parsing already says what the contract needs: an integer literal becomes an
+# int (so -0 is 0, as DuckDB reads it), anything with a fraction or exponent a float, NaN and
+# Infinity floats. Objects become lists of (key, value) pairs (the C parser calls `list` itself),
+# which keeps a duplicate key visible; an array is a list too, told apart by the line's first character.
+_decoder = json.JSONDecoder(object_pairs_hook=list)
+# the contract bounds integers to 64 bits; a longer literal must still parse, to be refused as a field
+sys.set_int_max_str_digits(0)
 
 _SPECIAL_WORDS = {'nan': 'NaN', 'inf': 'Infinity', 'infinity': 'Infinity'}
 _WS = ' \t\n\r'
@@ -102,11 +86,7 @@ def _has_lone_surrogate(value):
         if isinstance(v, str):
             if any('\ud800' <= ch <= '\udfff' for ch in v):
                 return True
-        elif isinstance(v, _Object):
-            for k, item in v.pairs:
-                stack.append(k)
-                stack.append(item)
-        elif isinstance(v, list):
+        elif isinstance(v, (list, tuple)):
             stack.extend(v)
     return False
 
@@ -136,21 +116,19 @@ def parse_json(text):
 
 def _field_value(kind, non_empty, v):
     """(ok, typed value) for a present field."""
+    t = type(v)
     if kind == 'string':
-        if isinstance(v, str) and (not non_empty or v != ''):
-            return True, v
-        return False, None
-    if not isinstance(v, _Number) or v.special:
-        return False, None
+        return (t is str and (not non_empty or v != '')), v
     if kind == 'integer':
-        if not v.integer or len(v.text) > 20:
+        return (t is int and INT64_MIN <= v <= INT64_MAX), v
+    if t is int:
+        try:
+            v = float(v)
+        except OverflowError:
             return False, None
-        n = int(v.text)
-        return (INT64_MIN <= n <= INT64_MAX), n
-    f = float(v.text)
-    if v.integer and f == 0:
-        f = 0.0  # DuckDB reads the integer literal -0 as 0, so as a number it is 0.0, not -0.0
-    return math.isfinite(f), f
+    elif t is not float:
+        return False, None
+    return math.isfinite(v), v
 
 
 def classify(fields, text):
@@ -158,11 +136,11 @@ def classify(fields, text):
     value = parse_json(text)
     if value is _INVALID:
         return 'invalid_json', None
-    if not isinstance(value, _Object):
+    # objects and arrays both decode to lists: the line's first character tells them apart
+    if type(value) is not list or text.lstrip(' \t\n\r')[:1] != '{':
         return 'not_an_object', None
-    pairs = value.pairs
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
+    obj = dict(value)
+    if len(obj) != len(value):
         return 'duplicate_key', None
     values = []
     for name, kind, required, non_empty in fields:

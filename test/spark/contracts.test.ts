@@ -36,7 +36,9 @@ t.test('scripts/stedi_spark/contracts.py says what contracts/*.ts say', async (t
 t.test('the state the Spark jobs create is the state the embedded pipeline creates', async (t) => {
   const fromPython = path.join(await tempDir(t), 'lake')
   const fromNode = path.join(await tempDir(t), 'lake')
-  await python(`from stedi_spark.state import StateStore; StateStore(${JSON.stringify(fromPython)}).close()`)
+  const open = (lakehouse: string): string =>
+    `from stedi_spark.state import StateStore; StateStore(${JSON.stringify(lakehouse)}, open('../sql/state_schema.sql').read()).close()`
+  await python(open(fromPython))
   await (await StateStore.open(fromNode, { create: true })).close()
   const describe = async (lakehouse: string): Promise<unknown> => {
     const db = await openDatabase(path.join(lakehouse, STATE_DB), { create: false, busyTimeoutMs: 1000 })
@@ -54,5 +56,5 @@ t.test('the state the Spark jobs create is the state the embedded pipeline creat
   t.same(await describe(fromPython), await describe(fromNode))
   // and each engine opens the other's
   await (await StateStore.open(fromPython, { create: false })).close()
-  await python(`from stedi_spark.state import StateStore; StateStore(${JSON.stringify(fromNode)}).close()`)
+  await python(open(fromNode))
 })
