@@ -104,7 +104,21 @@ def create_session(args):
              .config('spark.hadoop.parquet.enable.summary-metadata', 'false')
              .getOrCreate())
     spark.sparkContext.setLogLevel('ERROR')
+    if 'PYSPARK_GATEWAY_PORT' in os.environ and os.path.isdir(PACKAGE_DIR):
+        # spark-submit started the workers' environment before us: ship the package to them
+        spark.sparkContext.addPyFile(_zip_package())
     return spark, spark.stop
+
+
+def _zip_package():
+    import tempfile
+    import zipfile
+    path = os.path.join(tempfile.mkdtemp(prefix='stedi-spark-'), 'stedi_spark.zip')
+    with zipfile.ZipFile(path, 'w') as z:
+        for name in sorted(os.listdir(PACKAGE_DIR)):
+            if name.endswith('.py'):
+                z.write(os.path.join(PACKAGE_DIR, name), f'stedi_spark/{name}')
+    return path
 
 
 def main(jobs, argv=None):

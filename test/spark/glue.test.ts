@@ -48,3 +48,15 @@ t.test('a packaged job runs as Glue runs it: awsglue Job, underscore job argumen
   const history = JSON.parse((await cli(['pipeline', 'history', '--lakehouse', lakehouse, '--json'])).stdout) as Array<{ options: Record<string, unknown> }>
   t.match(history[0].options, { consentPolicy: 'strict', engine: 'spark', job: 'customer_landing_to_trusted', fullRefresh: false })
 })
+
+t.test('a job script runs under spark-submit, which ships the package to the workers', async (t) => {
+  const landing = await tempDir(t)
+  await writeLanding(landing, 'customer', 'customer-1.json', [customer('yes@test.com', 's1', { shareWithResearchAsOfDate: 1 }), customer('no@test.com', 's2')])
+  const lakehouse = path.join(await tempDir(t), 'lake')
+  const bin = path.dirname(sparkPython())
+  const res = await spawnCollect(path.join(bin, 'spark-submit'), ['--master', 'local[2]', '--driver-memory', '1g',
+    path.join(ROOT, 'scripts', 'customer_landing_to_trusted.py'), '--landing', landing, '--lakehouse', lakehouse
+  ], { env: { PATH: `${bin}:${process.env.PATH ?? ''}`, SPARK_LOCAL_IP: '127.0.0.1' } })
+  t.equal(res.code, 0, 'spark-submit ran the job', { stderr: res.stderr.slice(-2000) })
+  t.same(await rows(lakehouse, 'SELECT email FROM customer_trusted'), [{ email: 'yes@test.com' }])
+})
