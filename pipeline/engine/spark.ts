@@ -21,6 +21,7 @@ export interface SparkOptions {
 /** What one job prints on stdout (scripts/stedi_spark/job.py). */
 interface JobReport {
   runId: number
+  status: 'ok' | 'unchanged'
   job: string
   read: Partial<Record<DatasetName, { newFiles: number, records: number, quarantined: number }>>
   counts: Counts
@@ -104,7 +105,8 @@ function assemble (config: PipelineConfig, reports: JobReport[], durationMs: num
   }
   return {
     runId: last.runId,
-    status: 'ok',
+    // each job commits its own run: the whole is unchanged only when every job was
+    status: reports.every((r) => r.status === 'unchanged') ? 'unchanged' : 'ok',
     engine: 'spark',
     lakehouse: config.lakehouseDir,
     options: { consentPolicy: config.consentPolicy, mlJoin: config.mlJoin, fullRefresh: config.fullRefresh },

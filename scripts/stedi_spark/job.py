@@ -20,8 +20,14 @@ SPARK_TYPES = {'BIGINT': 'bigint', 'VARCHAR': 'string', 'DOUBLE': 'double'}
 _KIND_TYPES = {'string': 'string', 'integer': 'bigint', 'number': 'double'}
 
 
-def ddl(columns):
+def table_ddl(columns):
+    """Spark's schema string for contract columns (SQL types as DuckDB names them)."""
     return ', '.join(f'`{name}` {SPARK_TYPES[t]}' for name, t in columns)
+
+
+def spark_ddl(columns):
+    """Spark's schema string for columns already in Spark's types."""
+    return ', '.join(f'`{name}` {t}' for name, t in columns)
 
 
 def read_sql_file(spark, sql_dir, name):
@@ -133,12 +139,13 @@ def ingest(spark, ctx, dataset, run_id, current, versions):
         total = sum(f[2] for f in changed)
         # small landing files are packed into splits; aim for two splits per core so all cores read
         split = max(1 << 20, total // max(1, 2 * spark.sparkContext.defaultParallelism))
+        saved = {key: spark.conf.get(key) for key in ('spark.sql.files.maxPartitionBytes', 'spark.sql.files.openCostInBytes')}
         spark.conf.set('spark.sql.files.maxPartitionBytes', str(split))
         spark.conf.set('spark.sql.files.openCostInBytes', str(min(split, 1 << 16)))
         source = (spark.read.format('binaryFile').load([f[0] for f in changed])
                   .selectExpr('path', 'content', 'length', 'CAST(unix_millis(modificationTime) AS DOUBLE) AS mtime_ms'))
         union = source.mapInArrow(_ingest_batches(dataset, DATASETS[dataset]['landing_dir'], identities),
-                                  ddl_spark(_union_columns(dataset))).persist(StorageLevel.MEMORY_AND_DISK)
+                                  spark_ddl(_union_columns(dataset))).persist(StorageLevel.MEMORY_AND_DISK)
         try:
             for r in union.filter("__kind = 'F'").select('__file', '__sha256', '__size', '__mtime_ms', '__records', '__quarantined', '__reason').collect():
                 fresh = r['__reason'] != 'known'
@@ -163,6 +170,8 @@ def ingest(spark, ctx, dataset, run_id, current, versions):
                 ctx.lap('write_quarantine')
         finally:
             union.unpersist()
+            for key, value in saved.items():
+                spark.conf.set(key, value)
     for table, part, rows in ((landing_table, landing_part, records), (quarantine_table, quarantine_part, quarantined)):
         base = None if ctx.full_refresh else current.get(table)
         if rows > 0 or base is None:
@@ -172,10 +181,6 @@ def ingest(spark, ctx, dataset, run_id, current, versions):
                 'files': (base['files'] if base else []) + ([part] if rows > 0 else []),
             }
     return registry, {'newFiles': new_files, 'records': records, 'quarantined': quarantined}
-
-
-def ddl_spark(columns):
-    return ', '.join(f'`{name}` {t}' for name, t in columns)
 
 
 # --- the job ---------------------------------------------------------------------------------
@@ -224,8 +229,8 @@ class JobContext:
         self.written.append(rel)
 
     def view(self, table, files):
-        reader = self.spark.read.schema(ddl(table_columns(table)))
-        df = reader.parquet(*[self.abs(f) for f in files]) if files else self.spark.createDataFrame([], ddl(table_columns(table)))
+        reader = self.spark.read.schema(table_ddl(table_columns(table)))
+        df = reader.parquet(*[self.abs(f) for f in files]) if files else self.spark.createDataFrame([], table_ddl(table_columns(table)))
         df.select(*[f'`{name}`' for name, _ in table_columns(table)]).createOrReplaceTempView(table)
 
     def rows_of(self, file):
@@ -247,6 +252,19 @@ def _account(spark, ctx, dataset, effective_rows):
         raise SparkJobError('PIPE_ERR_ACCOUNTING',
                             f'{dataset}: landing {landing} != trusted {trusted} + filtered {filtered}; the tables were not committed')
     return {'landing': landing, 'trusted': trusted, 'filtered': filtered, 'quarantined': effective_rows(quarantine_table_of(dataset))}
+
+
+def _unchanged(state, current, versions, job, options):
+    """True when the job's output is newer than all its inputs and was written with the same options."""
+    out = current.get(job['output'])
+    if out is None:
+        return False
+    for table in job['inputs']:
+        v = versions.get(table) or current.get(table)
+        if v is None or v['runId'] > out['runId']:
+            return False
+    options_then = state.run_options(out['runId'])
+    return options_then is not None and all(options_then.get(k) == options[k] for k in ('consentPolicy', 'mlJoin'))
 
 
 def counts_from_rows(rows):
@@ -300,21 +318,26 @@ def run_job(spark, name, args, log):
         spark.sql(f"SELECT '{ctx.consent_policy}' AS consent_policy, '{ctx.ml_join}' AS ml_join").createOrReplaceTempView('pipeline_options')
 
         output = job['output']
-        version = ctx.next_version(current, output)
-        file = new_table_file(output, run_id, version)
-        ctx.lap('start')
-        ctx.write_single(spark.sql(load_sql(spark, ctx.sql_dir, name)), file)
-        ctx.lap('job')
-        versions[output] = {'table': output, 'version': version, 'runId': run_id, 'rows': ctx.rows_of(file), 'files': [file]}
-        ctx.view(output, [file])
-        log(f'{name}: {output} {versions[output]["rows"]} rows')
 
         def effective_rows(table):
             v = effective(table)
             return v['rows'] if v else 0
 
-        accounting, warnings = {}, {}
         dataset = {'customer_trusted': 'customer', 'accelerometer_trusted': 'accelerometer', 'step_trainer_trusted': 'step_trainer'}.get(output)
+        if not ctx.full_refresh and _unchanged(state, current, versions, job, options):
+            # nothing the job reads has changed since it last wrote its output with these options
+            log(f'{name}: {output} unchanged')
+        else:
+            version = ctx.next_version(current, output)
+            file = new_table_file(output, run_id, version)
+            ctx.lap('start')
+            ctx.write_single(spark.sql(load_sql(spark, ctx.sql_dir, name)), file)
+            ctx.lap('job')
+            versions[output] = {'table': output, 'version': version, 'runId': run_id, 'rows': ctx.rows_of(file), 'files': [file]}
+            ctx.view(output, [file])
+            log(f'{name}: {output} {versions[output]["rows"]} rows')
+        # the accounting reads more than the job (customer_landing, for no_matching_customer): always recomputed
+        accounting, warnings = {}, {}
         if dataset is not None:
             accounting[dataset] = _account(spark, ctx, dataset, effective_rows)
         if output == 'machine_learning_curated':
@@ -323,13 +346,13 @@ def run_job(spark, name, args, log):
         ctx.lap('accounting')
         files.durable(ctx.written)
         report = {
-            'runId': run_id, 'status': 'ok', 'engine': 'spark', 'job': name, 'lakehouse': ctx.lakehouse, 'options': options,
+            'runId': run_id, 'status': 'ok' if versions else 'unchanged', 'engine': 'spark', 'job': name, 'lakehouse': ctx.lakehouse, 'options': options,
             'read': {job['ingests']: read} if read else {},
             'counts': counts_from_rows({t: effective_rows(t) for t in TABLE_NAMES}),
             'accounting': accounting, 'warnings': warnings,
             'durationMs': round((time.monotonic() - started) * 1000), 'timingsMs': ctx.timings,
         }
-        state.commit_run(run_id, 'ok', job['ingests'] if ctx.full_refresh else None,
+        state.commit_run(run_id, report['status'], job['ingests'] if ctx.full_refresh else None,
                          registry, list(versions.values()), report)
         if files.remote:
             files.put_state(state_dir)

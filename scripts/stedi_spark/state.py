@@ -111,6 +111,10 @@ class StateStore:
             files.update(json.loads(f))
         return files
 
+    def run_options(self, run_id):
+        row = self.db.execute('SELECT options FROM runs WHERE id = ?', (run_id,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
     def commit_run(self, run_id, status, full_refresh_dataset, files, versions, report):
         if full_refresh_dataset is not None:
             self.db.execute('DELETE FROM landing_files WHERE dataset = ?', (full_refresh_dataset,))

@@ -16,7 +16,8 @@ export async function sparkScript (name: string, args: string[]): Promise<CliRes
 
 export interface TableDiff { table: TableName, rowsA: number, rowsB: number, onlyA: number, onlyB: number, sampleOnlyA: unknown[], sampleOnlyB: unknown[] }
 
-async function currentFiles (lakehouse: string): Promise<Map<TableName, string[]>> {
+/** The files of every table's current version, by table. */
+export async function currentFiles (lakehouse: string): Promise<Map<TableName, string[]>> {
   const state = await StateStore.open(lakehouse, { create: false })
   try {
     const current = await state.currentVersions()

@@ -6,7 +6,7 @@ import path from 'node:path'
 import t, { type Test } from 'tap'
 import { generateLanding } from '../../simulator/generate.js'
 import { PUBLISHED, cli, customer, run, tempDir, writeLanding } from '../helpers/index.js'
-import { type TableDiff, diffLakehouses, sparkScript } from '../helpers/spark.js'
+import { type TableDiff, currentFiles, diffLakehouses, sparkScript } from '../helpers/spark.js'
 import { TRICKY_ACCELEROMETER } from './tricky-lines.js'
 
 t.setTimeout(900_000)
@@ -119,6 +119,17 @@ t.test('generated data with bad records, strict privacy: the five scripts one by
   // the engines share the state: the embedded engine finds nothing new in what Spark read
   const embeddedOnSpark = await run({ landingDir: landing, lakehouseDir: spark, consentPolicy: 'strict', mlJoin: 'same-customer' })
   t.equal(embeddedOnSpark.status, 'unchanged')
+
+  // nothing new: every job leaves its output as it is; a changed option rebuilds what depends on it
+  const filesBefore = Object.fromEntries(await currentFiles(spark))
+  const idle = await cli(['pipeline', 'run', '--engine', 'spark', '--spark-master', 'local[2]', '--landing', landing, '--lakehouse', spark, ...options, '--json'])
+  t.equal(idle.code, 0, 'the idle Spark run succeeded', { stderr: idle.stderr.slice(-2000) })
+  t.equal((JSON.parse(idle.stdout) as { status: string }).status, 'unchanged')
+  t.same(Object.fromEntries(await currentFiles(spark)), filesBefore, 'no table got a new version')
+  const reseeded = await cli(['pipeline', 'run', '--engine', 'spark', '--spark-master', 'local[2]', '--landing', landing, '--lakehouse', spark, '--json'])
+  t.equal(reseeded.code, 0, 'the Spark run with the seed options succeeded', { stderr: reseeded.stderr.slice(-2000) })
+  await run({ landingDir: landing, lakehouseDir: embedded })
+  assertSame(t, await diffLakehouses(spark, embedded), 'salted, back to the seed options')
 })
 
 t.test('a Spark job waits for nobody: a held lakehouse fails at once with exit 3', async (t) => {
