@@ -9,7 +9,7 @@ import json
 import os
 import sys
 
-from .contracts import CONSENT_POLICIES, JOB_NAMES, ML_JOINS
+from .contracts import CONSENT_POLICIES, DATASETS, JOB_NAMES, ML_JOINS
 from .errors import SparkJobError
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -56,6 +56,9 @@ def parse_args(argv, jobs):
         args.landing = os.path.abspath(args.landing)
         if not os.path.isdir(args.landing):
             raise SparkJobError('PIPE_ERR_LANDING_MISSING', f'landing folder {args.landing} does not exist')
+        if not any(os.path.isdir(os.path.join(args.landing, DATASETS[d]['landing_dir'])) for d in DATASETS):
+            raise SparkJobError('PIPE_ERR_LANDING_EMPTY_LAYOUT',
+                                f'landing folder {args.landing} has none of customer/landing, accelerometer/landing, step_trainer/landing: is --landing the right folder?')
     if os.path.abspath(args.landing) == os.path.abspath(args.lakehouse):
         raise SparkJobError('PIPE_ERR_BAD_OPTION', '--landing and --lakehouse must be different folders')
     return args

@@ -4,6 +4,7 @@ Each of the seed's five jobs is one run in the lakehouse state (one SQLite trans
 embedded run is), so the jobs may run as five separate Glue jobs or one after the other in a
 single session. A job reads its inputs at the versions current when it starts.
 """
+import os
 import shutil
 import tempfile
 import time
@@ -254,6 +255,14 @@ def _account(spark, ctx, dataset, effective_rows):
     return {'landing': landing, 'trusted': trusted, 'filtered': filtered, 'quarantined': effective_rows(quarantine_table_of(dataset))}
 
 
+def _pause(job, point, log):
+    """Test hook: STEDI_SPARK_PAUSE=<job>:<point> stops there until the process is killed."""
+    if os.environ.get('STEDI_SPARK_PAUSE') == f'{job}:{point}':
+        log(f'{job}: paused {point}')
+        while True:
+            time.sleep(3600)
+
+
 def _unchanged(state, current, versions, job, options):
     """True when the job's output is newer than all its inputs and was written with the same options."""
     out = current.get(job['output'])
@@ -352,10 +361,12 @@ def run_job(spark, name, args, log):
             'accounting': accounting, 'warnings': warnings,
             'durationMs': round((time.monotonic() - started) * 1000), 'timingsMs': ctx.timings,
         }
+        _pause(name, 'before-commit', log)
         state.commit_run(run_id, report['status'], job['ingests'] if ctx.full_refresh else None,
                          registry, list(versions.values()), report)
         if files.remote:
             files.put_state(state_dir)
+        _pause(name, 'after-commit', log)
         reconcile(files, state.current_versions(), state.retained_files(ctx.keep_versions))
         ctx.lap('commit')
         log(f'{name}: timings {ctx.timings}')
