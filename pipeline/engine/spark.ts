@@ -54,25 +54,11 @@ export async function runSparkPipeline (config: PipelineConfig, options: SparkOp
   const child = spawn(python, args, { stdio: ['ignore', 'pipe', 'pipe'] })
   const reports: JobReport[] = []
   const tail: string[] = []
-  let out = ''
-  let err = ''
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    out += chunk
-    for (let nl = out.indexOf('\n'); nl >= 0; nl = out.indexOf('\n')) {
-      const line = out.slice(0, nl).trim()
-      out = out.slice(nl + 1)
-      if (line.startsWith('{')) reports.push(JSON.parse(line) as JobReport)
-    }
-  })
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    err += chunk
-    for (let nl = err.indexOf('\n'); nl >= 0; nl = err.indexOf('\n')) {
-      const line = err.slice(0, nl)
-      err = err.slice(nl + 1)
-      tail.push(line)
-      if (tail.length > 40) tail.shift()
-      if (line.startsWith('stedi-spark: ')) onProgress(line.slice('stedi-spark: '.length))
-    }
+  eachLine(child.stdout, (line) => { if (line.startsWith('{')) reports.push(JSON.parse(line) as JobReport) })
+  eachLine(child.stderr, (line) => {
+    tail.push(line)
+    if (tail.length > 40) tail.shift()
+    if (line.startsWith('stedi-spark: ')) onProgress(line.slice('stedi-spark: '.length))
   })
   const code = await new Promise<number | null>((resolve, reject) => {
     child.on('error', reject)
@@ -80,6 +66,16 @@ export async function runSparkPipeline (config: PipelineConfig, options: SparkOp
   })
   if (code !== 0) throw failure(code, tail)
   return assemble(config, reports, Math.round(performance.now() - started))
+}
+
+function eachLine (stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let rest = ''
+  stream.setEncoding('utf8')
+  stream.on('data', (chunk: string) => {
+    const lines = (rest + chunk).split('\n')
+    rest = lines.pop() ?? ''
+    for (const line of lines) onLine(line.trimEnd())
+  })
 }
 
 function failure (code: number | null, tail: string[]): PipelineError {

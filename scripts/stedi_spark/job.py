@@ -48,7 +48,10 @@ def load_sql(spark, sql_dir, name):
 # --- landing ---------------------------------------------------------------------------------
 
 def _union_columns(dataset):
-    """What the ingest step emits per file (F), record (R) and quarantined line (Q), in one schema."""
+    """What the ingest step emits per file (F), record (R) and quarantined line (Q), in one schema.
+
+    A file row's __reason is 'known' when the file was read before (same path and content hash).
+    """
     meta = [('__kind', 'string'), ('__file', 'string'), ('__line', 'bigint'), ('__reason', 'string'), ('__raw', 'string'),
             ('__sha256', 'string'), ('__size', 'bigint'), ('__mtime_ms', 'double'), ('__records', 'bigint'), ('__quarantined', 'bigint')]
     return meta + [(name, _KIND_TYPES[kind]) for name, kind, _, _ in DATASETS[dataset]['fields']]
@@ -154,8 +157,7 @@ def ingest(spark, ctx, dataset, run_id, current, versions):
                 records += r['__records']
                 quarantined += r['__quarantined']
                 registry.append({'path': r['__file'], 'sha256': r['__sha256'], 'dataset': dataset, 'size': r['__size'],
-                                 'mtimeMs': r['__mtime_ms'], 'records': r['__records'], 'quarantined': r['__quarantined'],
-                                 'fresh': fresh})
+                                 'mtimeMs': r['__mtime_ms'], 'records': r['__records'], 'quarantined': r['__quarantined']})
             ctx.lap('read')
             lineage = [F.lit(run_id).cast('bigint').alias('_run'), F.col('__file').alias('_file')]
             if any(name == '_line' for name, _ in lineage_columns(dataset)):
