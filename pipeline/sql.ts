@@ -8,7 +8,7 @@ const cache = new Map<string, string>()
 export function loadSql (name: string): string {
   let sql = cache.get(name)
   if (sql === undefined) {
-    sql = fs.readFileSync(path.join(packageRoot(), 'sql', `${name}.sql`), 'utf8').trim().replace(/;\s*$/, '')
+    sql = loadSqlScript(name).trim().replace(/;\s*$/, '')
     cache.set(name, sql)
   }
   return sql

@@ -80,14 +80,11 @@ Writes what a Glue deployment uploads to S3 (scripts/README.md says where each g
     for (const name of fs.readdirSync(path.join(root, 'sql')).filter((n) => n.endsWith('.sql'))) {
       fs.copyFileSync(path.join(root, 'sql', name), path.join(out, 'sql', name))
     }
-    const pkg = path.join(root, 'scripts', 'stedi_spark')
-    const members = fs.readdirSync(pkg).filter((n) => n.endsWith('.py') || n.endsWith('.properties')).sort()
     const zip = path.join(out, 'stedi_spark.zip')
-    fs.rmSync(zip, { force: true })
-    // python's zipfile: no zip tool is assumed on the machine
-    const script = 'import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:\n    for m in sys.argv[3:]: z.write(f"{sys.argv[2]}/{m}", f"stedi_spark/{m}")'
-    check('python3', ['-c', script, zip, pkg, ...members], 'cannot write stedi_spark.zip')
-    console.log(`spark package: ${out} (${JOBS.length} job scripts + run_all.py, stedi_spark.zip with ${members.length} files, sql/)`)
+    // the package zips itself (the same zip a spark-submit run ships to its workers)
+    const members = check('python3', ['-c', 'import sys; sys.path.insert(0, sys.argv[1]); from stedi_spark.entry import write_package_zip; print(len(write_package_zip(sys.argv[2])))',
+      path.join(root, 'scripts'), zip], 'cannot write stedi_spark.zip')
+    console.log(`spark package: ${out} (${JOBS.length} job scripts + run_all.py, stedi_spark.zip with ${members} files, sql/)`)
     return 0
   }
 }

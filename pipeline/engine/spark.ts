@@ -11,11 +11,8 @@ import { PIPELINE_ERRORS, PipelineError, type PipelineErrorCode } from '../error
 import type { Counts, DatasetAccounting, RunReport } from '../report.js'
 
 export interface SparkOptions {
-  /** Spark master (default local[*]) */
+  /** Spark master (default local[THREADS]); driver memory comes from STEDI_SPARK_DRIVER_MEMORY */
   master?: string
-  /** the Python that has scripts/requirements.txt installed (default: .venv in the package, or STEDI_SPARK_PYTHON) */
-  python?: string
-  driverMemory?: string
 }
 
 /** What one job prints on stdout (scripts/stedi_spark/job.py). */
@@ -30,8 +27,9 @@ interface JobReport {
   durationMs: number
 }
 
-export function sparkPython (explicit?: string): string {
-  const python = explicit ?? process.env.STEDI_SPARK_PYTHON ?? path.join(packageRoot(), '.venv', 'bin', 'python')
+/** The Python that has scripts/requirements.txt installed: STEDI_SPARK_PYTHON, or .venv in the package. */
+export function sparkPython (): string {
+  const python = process.env.STEDI_SPARK_PYTHON ?? path.join(packageRoot(), '.venv', 'bin', 'python')
   if (!fs.existsSync(python)) {
     throw new PipelineError('PIPE_ERR_SPARK_UNAVAILABLE',
       `no Python environment for Spark at ${python}: run \`npm run setup:spark\` (a .venv with scripts/requirements.txt; Java 17 must be on PATH), or set STEDI_SPARK_PYTHON`)
@@ -41,7 +39,7 @@ export function sparkPython (explicit?: string): string {
 
 export async function runSparkPipeline (config: PipelineConfig, options: SparkOptions = {}, onProgress: (m: string) => void = () => {}): Promise<RunReport> {
   const started = performance.now()
-  const python = sparkPython(options.python)
+  const python = sparkPython()
   const args = [
     path.join(packageRoot(), 'scripts', 'run_all.py'),
     '--landing', config.landingDir, '--lakehouse', config.lakehouseDir,
@@ -49,7 +47,6 @@ export async function runSparkPipeline (config: PipelineConfig, options: SparkOp
     '--keep-versions', String(config.keepVersions), '--wait-seconds', String(config.waitMs / 1000),
     '--master', options.master ?? `local[${config.threads}]`, '--json'
   ]
-  if (options.driverMemory !== undefined) args.push('--driver-memory', options.driverMemory)
   if (config.fullRefresh) args.push('--full-refresh')
   const child = spawn(python, args, { stdio: ['ignore', 'pipe', 'pipe'] })
   const reports: JobReport[] = []

@@ -109,19 +109,21 @@ def create_session(args):
     spark.sparkContext.setLogLevel('ERROR')
     if 'PYSPARK_GATEWAY_PORT' in os.environ and os.path.isdir(PACKAGE_DIR):
         # spark-submit started the workers' environment before us: ship the package to them
-        spark.sparkContext.addPyFile(_zip_package())
+        import tempfile
+        zip_path = os.path.join(tempfile.mkdtemp(prefix='stedi-spark-'), 'stedi_spark.zip')
+        write_package_zip(zip_path)
+        spark.sparkContext.addPyFile(zip_path)
     return spark, spark.stop
 
 
-def _zip_package():
-    import tempfile
+def write_package_zip(path):
+    """This package as a zip (Glue's --extra-py-files; spark-submit's workers). Returns its members."""
     import zipfile
-    path = os.path.join(tempfile.mkdtemp(prefix='stedi-spark-'), 'stedi_spark.zip')
-    with zipfile.ZipFile(path, 'w') as z:
-        for name in sorted(os.listdir(PACKAGE_DIR)):
-            if name.endswith('.py'):
-                z.write(os.path.join(PACKAGE_DIR, name), f'stedi_spark/{name}')
-    return path
+    members = sorted(n for n in os.listdir(PACKAGE_DIR) if n.endswith('.py') or n.endswith('.properties'))
+    with zipfile.ZipFile(path, 'w', zipfile.ZIP_DEFLATED) as z:
+        for name in members:
+            z.write(os.path.join(PACKAGE_DIR, name), f'stedi_spark/{name}')
+    return members
 
 
 def main(jobs, argv=None):

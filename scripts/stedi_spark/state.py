@@ -13,7 +13,6 @@ from .contracts import LAKEHOUSE_FORMAT_VERSION, STATE_DB, STATE_DIR
 from .errors import SparkJobError
 
 
-
 def _now():
     return datetime.now(timezone.utc).isoformat(timespec='milliseconds').replace('+00:00', 'Z')
 
