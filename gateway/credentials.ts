@@ -3,7 +3,7 @@
 // Format: stedi1.<kind>.<identity, base64url>.<HMAC-SHA256, base64url>. During a rotation the
 // gateway accepts credentials made with any of its secrets; it issues with the first.
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import { DEVICE_KINDS, type DeviceKind } from '../contracts/topics.js'
+import { DEVICE_KINDS, type DeviceKind, assertValidIdentity, isValidIdentity } from '../contracts/topics.js'
 
 const VERSION = 'stedi1'
 
@@ -17,7 +17,9 @@ function mac (secret: string, kind: CredentialKind, identity: string): Buffer {
   return createHmac('sha256', secret).update(`${VERSION}|${kind}|${identity}`).digest()
 }
 
+/** Throws IdentityError for an identity the gateway would refuse: a credential it never accepts is worse than none. */
 export function issueCredential (secret: string, kind: CredentialKind, identity: string): string {
+  assertValidIdentity(identity)
   return [VERSION, kind, Buffer.from(identity, 'utf8').toString('base64url'), mac(secret, kind, identity).toString('base64url')].join('.')
 }
 
@@ -28,6 +30,7 @@ export function verifyCredential (secrets: readonly string[], credential: string
   const kind = parts[1] as CredentialKind
   if (!(CREDENTIAL_KINDS as readonly string[]).includes(kind)) return undefined
   const identity = Buffer.from(parts[2], 'base64url').toString('utf8')
+  if (!isValidIdentity(identity)) return undefined
   const given = Buffer.from(parts[3], 'base64url')
   for (const secret of secrets) {
     const expected = mac(secret, kind, identity)

@@ -1,5 +1,6 @@
 import { createLogger } from '../../common/logger.js'
 import { parseDurationMs } from '../../common/duration.js'
+import { identityProblem } from '../../contracts/topics.js'
 import { buildGateway } from '../../gateway/app.js'
 import { type GatewayConfigInput, GATEWAY_DEFAULTS, createGatewayConfig } from '../../gateway/config.js'
 import { CREDENTIAL_KINDS, issueCredential } from '../../gateway/credentials.js'
@@ -107,11 +108,14 @@ export const devicesToken: Command = {
 Prints the credential for ID (a trainer's serialNumber, a phone user's email, or a service name
 such as website) under STEDI_GATEWAY_SECRET. A device connects over MQTT with ID as username and
 the credential as password, or sends it over HTTP as Authorization: Bearer <credential>. Services
-post customer records with theirs.`,
+post customer records with theirs. ID is 1 to 254 characters without control characters; in topics
+it is percent-encoded (% + # / become %25 %2B %23 %2F).`,
   run: async (argv) => {
     const { values, positionals } = parse(argv, { kind: { type: 'string' } }, true)
     if (values.help === true) { console.log(devicesToken.usage); return 0 }
     if (positionals.length !== 1) throw new UsageError('give the device identity as one argument')
+    const problem = identityProblem(positionals[0])
+    if (problem !== undefined) throw new UsageError(`${problem}: the gateway would never accept it`)
     const kind = oneOf('--kind', values.kind, CREDENTIAL_KINDS)
     if (kind === undefined) throw new UsageError(`--kind is required: ${CREDENTIAL_KINDS.join(', ')}`)
     const [secret] = secretsFromEnv()

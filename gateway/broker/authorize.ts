@@ -56,6 +56,7 @@ export function createAuthorizeSubscribe (deps: { metrics: GatewayMetrics, allow
 /** Whether every topic the filter can match lies inside the device's own subtree. */
 function isWithin (filter: string, own: string): boolean {
   const base = own.slice(0, -2) // without '/#'
-  // the base is literal, so a filter that starts with it cannot widen it with a wildcard
+  // the base is literal (the identity is encoded: no '+', '#' or '/' of its own), so a filter that
+  // starts with it cannot widen it with a wildcard nor reach another identity's subtree
   return filter === base || filter.startsWith(`${base}/`)
 }
