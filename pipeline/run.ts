@@ -18,7 +18,7 @@ import { listLandingFiles } from './landing/scan.js'
 import { type DatasetAccounting, type RunReport, countsFromRows } from './report.js'
 import { loadSql } from './sql.js'
 import { type NewLandingFile, StateStore, type TableVersion, fileIdentity } from './state.js'
-import { newTableFile, prepareTableDirs, reconcile } from './storage.js'
+import { SCRATCH_DIR, newTableFile, prepareTableDirs, reconcile } from './storage.js'
 
 export interface RunHooks {
   /** a short description of what the run is doing now (for a progress line on a terminal) */
@@ -38,14 +38,20 @@ export async function runPipeline (config: PipelineConfig, hooks: RunHooks = {})
   const state = await StateStore.open(lakehouse, { create: true })
   let runId = 0
   let engine: SqlEngine | undefined
-  const scratch = path.join(lakehouse, STATE_DIR, 'tmp')
+  // Scratch belongs to the lock holder alone: a run refused for a busy lakehouse (or a skipped
+  // scheduler tick) must not take the running run's copies and spill files from under it. Each
+  // run works in a folder of its own and empties the scratch root only while it holds the lock.
+  const scratchRoot = path.join(lakehouse, STATE_DIR, SCRATCH_DIR)
+  let scratch = scratchRoot
+  const clearScratch = async (): Promise<void> => { await fs.rm(scratchRoot, { recursive: true, force: true }) }
   try {
     runId = await state.beginRun(runOptions, config.waitMs)
+    scratch = path.join(scratchRoot, `run-${runId}`)
     let t = performance.now()
     const current = await state.currentVersions()
     // repairs whatever a killed run left: unpublished versions, orphan files, scratch
     await reconcile(lakehouse, current, await state.retainedFiles(config.keepVersions))
-    await fs.rm(scratch, { recursive: true, force: true })
+    await clearScratch()
 
     const known = config.fullRefresh ? { byPath: new Map(), identities: new Set<string>() } : await state.knownFiles()
     const changed = landingFiles.filter((f) => {
@@ -76,6 +82,7 @@ export async function runPipeline (config: PipelineConfig, hooks: RunHooks = {})
       const previous = (await state.runs(5)).find((r) => r.status === 'ok')?.report as RunReport | undefined
       report.accounting = previous?.accounting ?? null
       report.warnings = previous?.warnings ?? report.warnings
+      await clearScratch()
       await state.commitRun(runId, { status: 'unchanged', fullRefresh: false, files: touched, versions: [], report: report as unknown as Record<string, unknown> })
       return report
     }
@@ -168,6 +175,8 @@ export async function runPipeline (config: PipelineConfig, hooks: RunHooks = {})
       warnings: { crossCustomerPairs: Number(pairs) },
       durationMs: 0, timingsMs: timings
     }
+    // the commit releases the lock: scratch goes first, while it is still this run's
+    await clearScratch()
     await state.commitRun(runId, { status: 'ok', fullRefresh: config.fullRefresh, files: registry, versions: [...versions.values()], report: report as unknown as Record<string, unknown> })
     await pause(config, 'commit')
     await reconcile(lakehouse, await state.currentVersions(), await state.retainedFiles(config.keepVersions))
@@ -175,12 +184,13 @@ export async function runPipeline (config: PipelineConfig, hooks: RunHooks = {})
     report.durationMs = Math.round(performance.now() - started)
     return report
   } catch (err) {
+    engine?.close()
+    engine = undefined
+    if (state.holdsLock) await clearScratch()
     if (runId > 0) await state.abortRun(runId, runOptions, (err as Error).message)
     throw err
   } finally {
     engine?.close()
-    // scratch holds copies and spill files of this run only, whatever way it ended
-    await fs.rm(scratch, { recursive: true, force: true })
     await state.close()
   }
 }

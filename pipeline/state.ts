@@ -53,6 +53,11 @@ export class StateStore {
     this.db = db
   }
 
+  /** true from beginRun until the run commits or aborts: only then may the run touch shared scratch */
+  get holdsLock (): boolean {
+    return this.inRun
+  }
+
   static async open (lakehouseDir: string, options: OpenStateOptions): Promise<StateStore> {
     const root = path.resolve(lakehouseDir)
     const dbFile = path.join(root, STATE_DB)

@@ -13,6 +13,8 @@ import { fsyncDir, linkReplace } from '../common/durable-fs.js'
 import type { TableVersion } from './state.js'
 
 export const FILES_DIR = '_files'
+/** under <lakehouse>/_state: each run's copies and spill files, in `run-<id>/` */
+export const SCRATCH_DIR = 'tmp'
 export const DATA_FILE = 'data.parquet'
 
 const pad = (n: number): string => String(n).padStart(6, '0')

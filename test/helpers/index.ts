@@ -1,6 +1,6 @@
 // Shared test helpers: where the published data is, how to run the CLI as a user would, and how
 // to write landing files of one's own.
-import { spawn } from 'node:child_process'
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -32,6 +32,26 @@ export async function spawnCollect (command: string, args: string[], options: { 
 
 export async function cli (args: string[], options: { cwd?: string, env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   return await spawnCollect(process.execPath, [STEDI_BIN, ...args], options)
+}
+
+/** `stedi pipeline run ARGS` stopped by its pause hook after `point`, holding the lakehouse. */
+export async function startPausedRun (args: string[], point: string): Promise<ChildProcessWithoutNullStreams> {
+  const child = spawn(process.execPath, [STEDI_BIN, 'pipeline', 'run', ...args, '--pause-after', point])
+  return await new Promise((resolve, reject) => {
+    let stderr = ''
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString()
+      if (stderr.includes(`paused after ${point}`)) resolve(child)
+    })
+    child.on('exit', (code) => reject(new Error(`exited ${String(code)} before pausing: ${stderr}`)))
+  })
+}
+
+export async function killChild (child: ChildProcessWithoutNullStreams): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  child.kill('SIGKILL')
+  await exited
 }
 
 /** Writes one landing file: lines as given (strings are written as they are, objects as JSON). */

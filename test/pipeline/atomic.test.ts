@@ -1,29 +1,10 @@
 // A run killed at any point leaves the previous version readable and the next run completes
 // correctly; a second run on the same lakehouse fails fast (or waits, when asked to).
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import t from 'tap'
 import { TABLE_NAMES } from '../../contracts/lakehouse.js'
-import { STEDI_BIN, cli, fingerprint, linkPublished, rows, run, tempDir } from '../helpers/index.js'
-
-function startPaused (args: string[], point: string): Promise<ChildProcessWithoutNullStreams> {
-  const child = spawn(process.execPath, [STEDI_BIN, 'pipeline', 'run', ...args, '--pause-after', point])
-  return new Promise((resolve, reject) => {
-    let stderr = ''
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString()
-      if (stderr.includes(`paused after ${point}`)) resolve(child)
-    })
-    child.on('exit', (code) => reject(new Error(`exited ${code} before pausing: ${stderr}`)))
-  })
-}
-
-const killed = async (child: ChildProcessWithoutNullStreams): Promise<void> => {
-  const exited = new Promise((resolve) => child.once('exit', resolve))
-  child.kill('SIGKILL')
-  await exited
-}
+import { cli, fingerprint, killChild, linkPublished, rows, run, startPausedRun, tempDir } from '../helpers/index.js'
 
 for (const point of ['ingest', 'jobs', 'commit']) {
   t.test(`SIGKILL after ${point}: the previous version stays readable, the next run completes`, async (t) => {
@@ -38,7 +19,7 @@ for (const point of ['ingest', 'jobs', 'commit']) {
       }
     }
 
-    const child = await startPaused(['--landing', landing, '--lakehouse', lakehouse], point)
+    const child = await startPausedRun(['--landing', landing, '--lakehouse', lakehouse], point)
     t.teardown(() => { child.kill('SIGKILL') })
     // while the run holds the lakehouse: readers see a whole version, a second run fails fast
     const during = await cli(['counts', '--lakehouse', lakehouse, '--json'])
@@ -49,7 +30,7 @@ for (const point of ['ingest', 'jobs', 'commit']) {
       t.equal(busy.code, 3, 'a concurrent run exits 3')
       t.match(busy.stderr, /another pipeline run holds .* process \d+/)
     }
-    await killed(child)
+    await killChild(child)
 
     const after = await cli(['counts', '--lakehouse', lakehouse, '--json'])
     t.same(JSON.parse(after.stdout), duringCounts, 'killing the run changed nothing readers see')
@@ -77,11 +58,11 @@ t.test('--wait queues behind a run in progress', async (t) => {
   const landing = await tempDir(t)
   const lakehouse = await tempDir(t)
   await linkPublished(landing, () => true)
-  const child = await startPaused(['--landing', landing, '--lakehouse', lakehouse], 'jobs')
+  const child = await startPausedRun(['--landing', landing, '--lakehouse', lakehouse], 'jobs')
   t.teardown(() => { child.kill('SIGKILL') })
   const waiter = cli(['pipeline', 'run', '--landing', landing, '--lakehouse', lakehouse, '--wait', '60s'])
   await new Promise((resolve) => setTimeout(resolve, 1500))
-  await killed(child)
+  await killChild(child)
   const result = await waiter
   t.equal(result.code, 0, result.stderr)
   t.match(result.stdout, /43,681 machine-learning rows/)
