@@ -17,6 +17,11 @@ from .landing_rules import read_landing_file, sha256_hex
 from .state import StateStore
 from .storage import new_table_file, open_files, prepare_table_dirs, reconcile
 
+# Scratch belongs to the lock holder alone: a job refused for a busy lakehouse must not take the
+# running job's half-written table files from under it. Each job writes in a folder of its own and
+# empties the scratch root only while it holds the lock (leftovers of killed jobs go then too).
+SCRATCH_ROOT = f'{STATE_DIR}/spark-tmp'
+
 SPARK_TYPES = {'BIGINT': 'bigint', 'VARCHAR': 'string', 'DOUBLE': 'double'}
 _KIND_TYPES = {'string': 'string', 'integer': 'bigint', 'number': 'double'}
 
@@ -189,8 +194,9 @@ def ingest(spark, ctx, dataset, run_id, current, versions):
 # --- the job ---------------------------------------------------------------------------------
 
 class JobContext:
-    def __init__(self, spark, args, log):
+    def __init__(self, spark, name, args, log):
         self.spark = spark
+        self.job = name
         self.landing = args.landing
         self.consent_policy = args.consent_policy
         self.ml_join = args.ml_join
@@ -201,7 +207,8 @@ class JobContext:
         self.log = log
         self.files = open_files(spark, args.lakehouse)
         self.lakehouse = self.files.uri()
-        self.scratch = f'{STATE_DIR}/spark-tmp'
+        # set once the job holds the lock (see run_job)
+        self.scratch = None
         self.state = None
         self.written = []
         self.timings = {}
@@ -224,6 +231,7 @@ class JobContext:
         """Writes a DataFrame as one Parquet file at rel (an immutable file under `_files/`)."""
         tmp = f'{self.scratch}/{uuid.uuid4().hex}'
         df.coalesce(1).write.mode('errorifexists').parquet(self.files.uri(tmp))
+        _pause(self.job, 'written', self.log)
         parts = [n for n in self.files.list(tmp) if n.startswith('part-') and n.endswith('.parquet')]
         if len(parts) != 1:
             raise SparkJobError('PIPE_ERR_ENGINE', f'Spark wrote {len(parts)} files for {rel}, expected one')
@@ -258,7 +266,10 @@ def _account(spark, ctx, dataset, effective_rows):
 
 
 def _pause(job, point, log):
-    """Test hook: STEDI_SPARK_PAUSE=<job>:<point> stops there until the process is killed."""
+    """Test hook: STEDI_SPARK_PAUSE=<job>:<point> stops there until the process is killed.
+
+    Points: written (a table file in scratch, not yet moved), before-commit, after-commit.
+    """
     if os.environ.get('STEDI_SPARK_PAUSE') == f'{job}:{point}':
         log(f'{job}: paused {point}')
         while True:
@@ -294,7 +305,7 @@ def run_job(spark, name, args, log):
     if job is None:
         raise SparkJobError('PIPE_ERR_BAD_OPTION', f'no job named {name}')
     started = time.monotonic()
-    ctx = JobContext(spark, args, log)
+    ctx = JobContext(spark, name, args, log)
     options = {'consentPolicy': ctx.consent_policy, 'mlJoin': ctx.ml_join, 'fullRefresh': ctx.full_refresh, 'engine': 'spark', 'job': name}
     files = ctx.files
     # a remote lakehouse's state is worked on in a local copy and put back at the commit
@@ -309,8 +320,9 @@ def run_job(spark, name, args, log):
         current = state.current_versions()
         # repairs whatever a killed run left: unpublished versions, orphan files, scratch
         reconcile(files, current, state.retained_files(ctx.keep_versions))
-        files.remove_tree(ctx.scratch)
+        files.remove_tree(SCRATCH_ROOT)
         prepare_table_dirs(files)
+        ctx.scratch = f'{SCRATCH_ROOT}/run-{run_id}-{uuid.uuid4().hex[:8]}'
         files.makedirs(ctx.scratch)
         versions = {}
         registry, read = [], None
@@ -364,6 +376,8 @@ def run_job(spark, name, args, log):
             'durationMs': round((time.monotonic() - started) * 1000), 'timingsMs': ctx.timings,
         }
         _pause(name, 'before-commit', log)
+        # the commit releases the lock: scratch goes first, while it is still this job's
+        files.remove_tree(SCRATCH_ROOT)
         state.commit_run(run_id, report['status'], job['ingests'] if ctx.full_refresh else None,
                          registry, list(versions.values()), report)
         if files.remote:
@@ -374,11 +388,12 @@ def run_job(spark, name, args, log):
         log(f'{name}: timings {ctx.timings}')
         return report
     except Exception as err:
+        if state.in_run:
+            files.remove_tree(SCRATCH_ROOT)
         if run_id > 0:
             state.abort_run(run_id, options, str(err))
         raise
     finally:
-        files.remove_tree(ctx.scratch)
         state.close()
         if files.remote:
             shutil.rmtree(state_dir, ignore_errors=True)

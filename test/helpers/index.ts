@@ -108,3 +108,13 @@ export async function linkPublished (landing: string, pick: (relPath: string, in
   }
   return linked
 }
+
+/** Every file and folder below dir with its size, sorted: a folder's content, to compare before and after. */
+export async function fileTree (dir: string): Promise<string[]> {
+  const out: string[] = []
+  for (const e of await fs.readdir(dir, { recursive: true, withFileTypes: true })) {
+    const full = path.join(e.parentPath, e.name)
+    out.push(`${path.relative(dir, full)} ${e.isDirectory() ? 'dir' : String((await fs.stat(full)).size)}`)
+  }
+  return out.sort()
+}

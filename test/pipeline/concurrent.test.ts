@@ -11,23 +11,12 @@ import { createPipelineConfig } from '../../pipeline/config.js'
 import { isPipelineError } from '../../pipeline/errors.js'
 import { runPipeline } from '../../pipeline/run.js'
 import { runSchedule } from '../../pipeline/schedule.js'
-import { PUBLISHED, STEDI_BIN, cli, killChild, startPausedRun, tempDir } from '../helpers/index.js'
+import { PUBLISHED, STEDI_BIN, cli, fileTree, killChild, startPausedRun, tempDir } from '../helpers/index.js'
 
 const SEED_COUNTS = {
   landing: { customer: 956, accelerometer: 81273, step_trainer: 28680 },
   trusted: { customer: 482, accelerometer: 40981, step_trainer: 14460 },
   curated: { customer: 482, machine_learning: 43681 }
-}
-
-/** Every file and folder below dir with its size, sorted: what a run keeps in its scratch. */
-async function tree (dir: string): Promise<string[]> {
-  const entries = await fs.readdir(dir, { recursive: true, withFileTypes: true }).catch(() => [])
-  const out: string[] = []
-  for (const e of entries) {
-    const full = path.join(e.parentPath, e.name)
-    out.push(`${path.relative(dir, full)} ${e.isDirectory() ? 'dir' : String((await fs.stat(full)).size)}`)
-  }
-  return out.sort()
 }
 
 /** Scheduler ticks against the lakehouse; returns how many skipped as busy and how many ran. */
@@ -45,7 +34,7 @@ t.test('refused runs and skipped ticks leave a paused run\'s scratch exactly as 
   const child = await startPausedRun(args, 'ingest')
   t.teardown(async () => { await killChild(child) })
   const scratch = path.join(lakehouse, '_state/tmp')
-  const before = await tree(scratch)
+  const before = await fileTree(scratch)
   t.ok(before.some((e) => e.includes('.numbered.json')), 'the paused run keeps numbered copies of the customer files in its scratch')
 
   for (let i = 0; i < 3; i++) {
@@ -54,7 +43,7 @@ t.test('refused runs and skipped ticks leave a paused run\'s scratch exactly as 
   }
   const config = createPipelineConfig({ landingDir: PUBLISHED, lakehouseDir: lakehouse, threads: 1 })
   t.same(await ticks(config, 5), { skipped: 5, finished: 0, failed: 0 }, 'every scheduler tick skips')
-  t.same(await tree(scratch), before, 'the running run\'s scratch is untouched')
+  t.same(await fileTree(scratch), before, 'the running run\'s scratch is untouched')
 })
 
 t.test('a real run completes with the seed counts while refusals hammer its lakehouse from start to end', async (t) => {
