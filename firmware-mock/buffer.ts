@@ -1,5 +1,6 @@
-// The device's store of batches not yet acknowledged. Bounded: when full the oldest batch goes,
-// and its readings are counted as dropped (a real device has only so much flash).
+// The device's store of batches not yet acknowledged, kept in flash so that it survives a restart.
+// Bounded: when full the oldest batch goes, and its readings are counted as dropped (a real device
+// has only so much flash).
 export interface Batch { seq: number, readings: Array<Record<string, unknown>> }
 
 export interface BatchBuffer {
@@ -12,7 +13,8 @@ export interface BatchBuffer {
   readings: () => number
 }
 
-export function createBatchBuffer (maxBatches: number): BatchBuffer {
+/** onDrop is told of each batch given up for room */
+export function createBatchBuffer (maxBatches: number, onDrop?: (batch: Batch) => void): BatchBuffer {
   const items: Batch[] = []
   const dropped = { batches: 0, readings: 0 }
   return {
@@ -22,6 +24,7 @@ export function createBatchBuffer (maxBatches: number): BatchBuffer {
         const old = items.shift()!
         dropped.batches++
         dropped.readings += old.readings.length
+        onDrop?.(old)
       }
     },
     peek: () => items[0],

@@ -2,11 +2,14 @@
 // into batches with an increasing seq; sealed batches wait in a bounded buffer until the gateway
 // acknowledges them (MQTT QoS 1), one at a time and in order; a lost connection is retried with
 // exponential backoff and jitter, and what was not acknowledged is sent again (at-least-once).
+// A restart (power cycle) keeps what firmware keeps in flash, the unacknowledged batches and, if
+// it persists it, the seq counter; it loses RAM: the open batch and the connection.
 import mqtt, { type MqttClient } from 'mqtt'
 import { type DeviceKind, readingsTopic } from '../contracts/topics.js'
 import { createBackoff } from './backoff.js'
 import { type Batch, createBatchBuffer } from './buffer.js'
 import { type Faults, chance } from './faults.js'
+import { type SeqPersistence, createSequence } from './sequence.js'
 
 export interface DeviceOptions {
   kind: DeviceKind
@@ -17,23 +20,31 @@ export interface DeviceOptions {
   batchSize?: number
   /** batches kept while offline before the oldest is dropped (default 1000) */
   bufferBatches?: number
+  /** where the seq counter lives: 'flash' goes on after a restart, 'ram' starts again at 0 (default 'ram') */
+  seqPersistence?: SeqPersistence
   random: () => number
   faults?: Faults
   backoff?: { baseMs: number, maxMs: number }
   /** another device's identity, for the impersonation fault */
   victim?: string
   /** told of every acknowledged batch: its readings and its publish-to-PUBACK time */
-  onAck?: (readings: number, latencyMs: number) => void
+  onAck?: (readings: number, latencyMs: number, batch: Batch) => void
+  /** told of readings the device gave up: their batch did not fit the buffer, or a restart wiped them from RAM */
+  onLost?: (readings: Array<Record<string, unknown>>, cause: 'buffer_full' | 'restart') => void
 }
 
 export interface DeviceStats {
   generated: number
   acknowledged: number
+  /** readings whose batch a full buffer gave up */
   dropped: number
+  /** readings in RAM (the open batch) when the device restarted: the device's loss, not the gateway's */
+  lost: number
   /** readings still unacknowledged (in the buffer or the open batch) */
   pending: number
   batchesPublished: number
   reconnects: number
+  restarts: number
   faults: number
 }
 
@@ -49,6 +60,8 @@ export interface Device {
   stop: (graceMs?: number) => Promise<void>
   /** drops the connection now (the device reconnects by itself) */
   drop: () => void
+  /** a power cycle: RAM is lost, flash kept; a started device boots and reconnects by itself */
+  restart: () => void
   connected: () => boolean
   stats: () => DeviceStats
 }
@@ -57,22 +70,22 @@ const TIME_FIELDS = ['sensorReadingTime', 'timestamp'] as const
 
 export function createDevice (o: DeviceOptions): Device {
   const batchSize = o.batchSize ?? 10
-  const buffer = createBatchBuffer(o.bufferBatches ?? 1000)
+  const buffer = createBatchBuffer(o.bufferBatches ?? 1000, (batch) => o.onLost?.(batch.readings, 'buffer_full'))
+  const sequence = createSequence(o.seqPersistence ?? 'ram')
   const backoff = createBackoff({ baseMs: o.backoff?.baseMs ?? 100, maxMs: o.backoff?.maxMs ?? 5000, random: o.random })
   const topic = readingsTopic(o.kind, o.identity)
   const faults = o.faults ?? {}
   let open: Array<Record<string, unknown>> = []
-  let seq = 0
   let client: MqttClient | undefined
   let online = false
   let stopping = false
   let sending = false
   let reconnectTimer: NodeJS.Timeout | undefined
-  const stats = { generated: 0, acknowledged: 0, batchesPublished: 0, reconnects: 0, faults: 0 }
+  const stats = { generated: 0, acknowledged: 0, lost: 0, batchesPublished: 0, reconnects: 0, restarts: 0, faults: 0 }
 
   const seal = (): void => {
     if (open.length === 0) return
-    buffer.push({ seq: seq++, readings: open })
+    buffer.push({ seq: sequence.next(), readings: open })
     open = []
     void pump()
   }
@@ -88,6 +101,24 @@ export function createDevice (o: DeviceOptions): Device {
       stats.reconnects++
       reconnectTimer = setTimeout(connect, backoff.next())
     })
+  }
+
+  // the power goes: no DISCONNECT is sent, and nothing in RAM survives
+  const restart = (): void => {
+    stats.restarts++
+    if (open.length > 0) {
+      stats.lost += open.length
+      o.onLost?.(open, 'restart')
+      open = []
+    }
+    sequence.restart()
+    backoff.reset()
+    if (reconnectTimer !== undefined) clearTimeout(reconnectTimer)
+    const c = client
+    client = undefined
+    online = false
+    c?.stream.destroy()
+    if (c !== undefined && !stopping) connect()
   }
 
   const payloadOf = (batch: Batch): string => JSON.stringify({ seq: batch.seq, readings: batch.readings })
@@ -126,7 +157,7 @@ export function createDevice (o: DeviceOptions): Device {
         if (!c.connected) break
         const sentAt = performance.now()
         await publishAcked(c, payloadOf(batch))
-        o.onAck?.(batch.readings.length, performance.now() - sentAt)
+        o.onAck?.(batch.readings.length, performance.now() - sentAt, batch)
         if (chance(faults.duplicatePublish, o.random)) {
           stats.faults++
           await publishAcked(c, payloadOf(batch))
@@ -146,6 +177,10 @@ export function createDevice (o: DeviceOptions): Device {
     kind: o.kind,
     identity: o.identity,
     record: (reading) => {
+      if (chance(faults.restart, o.random)) {
+        stats.faults++
+        restart()
+      }
       const r = { ...reading }
       if (faults.clockSkewMs !== undefined) for (const f of TIME_FIELDS) if (typeof r[f] === 'number') r[f] = (r[f] as number) + faults.clockSkewMs
       if (chance(faults.outOfRange, o.random)) {
@@ -182,6 +217,7 @@ export function createDevice (o: DeviceOptions): Device {
       await client?.endAsync(true).catch(() => undefined)
     },
     drop: () => { client?.stream.destroy() },
+    restart,
     connected: () => online,
     stats: () => ({ ...stats, dropped: buffer.dropped.readings, pending: buffer.readings() + open.length })
   }

@@ -12,6 +12,11 @@ export interface Faults {
   outOfRange?: number
   /** device clock offset from true time (ms); readings carry the skewed time */
   clockSkewMs?: number
+  /**
+   * power-cycle the device, per reading taken (a power cut strikes at any reading, not only
+   * between batches): it keeps what is in flash and loses what is in RAM (device.ts)
+   */
+  restart?: number
 }
 
 export const chance = (p: number | undefined, random: () => number): boolean => p !== undefined && p > 0 && random() < p
