@@ -3,9 +3,12 @@
 // instants and publish over MQTT. Deterministic for a seed: the same options give the same customers
 // and readings (times come from a fixed timeline, not the wall clock; each customer's session sits
 // in its own hour, so no two customers share an instant), so a test knows the zone counts to expect.
+// Readings a device gives up (a restart wipes its RAM, a full buffer drops a batch) are noted by
+// instant, so that the prediction holds with those faults too.
 import type { DeviceKind } from '../contracts/topics.js'
 import { type Device, createDevice } from '../firmware-mock/device.js'
 import type { Faults } from '../firmware-mock/faults.js'
+import type { SeqPersistence } from '../firmware-mock/sequence.js'
 import { phoneReading, stepTrainerReading } from '../firmware-mock/sensors.js'
 import { createRandom } from './generate.js'
 
@@ -21,6 +24,8 @@ export interface FleetOptions {
   credential: (kind: DeviceKind | 'service', identity: string) => string
   batchSize?: number
   faults?: Faults
+  /** where the devices keep their seq counter across a restart (default: the firmware mock's) */
+  seqPersistence?: SeqPersistence
   /** devices connecting at once (default 200) */
   connectConcurrency?: number
   onProgress?: (p: FleetProgress) => void
@@ -35,13 +40,17 @@ export interface FleetSummary {
   ticks: number
   generated: number
   acknowledged: number
+  /** readings whose batch a full device buffer gave up */
   dropped: number
-  /** generated but neither acknowledged nor dropped when the fleet stopped */
+  /** readings in a device's RAM when it restarted */
+  lost: number
+  /** generated but neither acknowledged, dropped nor lost when the fleet stopped */
   failed: number
   reconnects: number
+  restarts: number
   connectMs: number
   runMs: number
-  /** the zone counts a pipeline run must give if nothing was dropped or failed */
+  /** the zone counts a pipeline run must give if nothing failed (the dropped and lost readings are left out) */
   expected: {
     landing: { customer: number, accelerometer: number, step_trainer: number }
     trusted: { customer: number, accelerometer: number, step_trainer: number }
@@ -54,14 +63,20 @@ const HOUR_MS = 3_600_000
 const FIRST = ['Santosh', 'Frank', 'Jerry', 'Bobby', 'Sarah', 'Liz', 'Ben', 'Lyn', 'Chris', 'Jo', 'Kate', 'Ada']
 const LAST = ['Clayton', 'Doshi', 'Aristotle', 'Lincoln', 'Habschied', 'Mitra', 'Gonzalez', 'Spencer', 'Jackson', 'Wu']
 
-interface Customer { record: Record<string, unknown>, email: string, serial: string, consenting: boolean, sessionStartMs: number, trainer?: Device, phone?: Device, random: () => number }
+interface Customer {
+  record: Record<string, unknown>, email: string, serial: string, consenting: boolean, sessionStartMs: number, random: () => number
+  trainer?: Device, phone?: Device
+  /** the instants whose reading each device gave up */
+  lostAt: { trainer: Set<number>, phone: Set<number> }
+}
 
 export function fleetCustomers (count: number, seed: number, consentRatio: number): Customer[] {
   const r = createRandom(seed)
   return Array.from({ length: count }, (_, i) => {
     const first = FIRST[Math.floor(r() * FIRST.length)]
     const last = LAST[Math.floor(r() * LAST.length)]
-    const email = `${first}.${last}.s${seed}n${i}@test.com`
+    // plus-addressing, common among real customers, needs its topic encoding
+    const email = `${first}.${last}${i % 4 === 3 ? '+stedi' : ''}.s${seed}n${i}@test.com`
     const hex = (n: number): string => Array.from({ length: n }, () => Math.floor(r() * 16).toString(16)).join('')
     const serial = `${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}`
     const consenting = r() < consentRatio
@@ -72,7 +87,7 @@ export function fleetCustomers (count: number, seed: number, consentRatio: numbe
       registrationDate: registered, lastUpdateDate: registered
     }
     if (consenting) record.shareWithResearchAsOfDate = registered
-    return { record, email, serial, consenting, sessionStartMs, random: createRandom(seed * 100_003 + i + 1) }
+    return { record, email, serial, consenting, sessionStartMs, random: createRandom(seed * 100_003 + i + 1), lostAt: { trainer: new Set(), phone: new Set() } }
   })
 }
 
@@ -90,9 +105,14 @@ export async function runFleet (o: FleetOptions): Promise<FleetSummary> {
 
   const started = Date.now()
   const devices: Device[] = []
+  const deviceOf = (c: Customer, kind: DeviceKind, identity: string, lostAt: Set<number>): Device => createDevice({
+    kind, identity, credential: o.credential(kind, identity), mqttUrl: o.mqttUrl, batchSize: o.batchSize, random: c.random,
+    faults: o.faults, seqPersistence: o.seqPersistence,
+    onLost: (readings) => { for (const r of readings) lostAt.add((r.sensorReadingTime ?? r.timestamp) as number) }
+  })
   for (const c of customers) {
-    c.trainer = createDevice({ kind: 'step-trainer', identity: c.serial, credential: o.credential('step-trainer', c.serial), mqttUrl: o.mqttUrl, batchSize: o.batchSize, random: c.random, faults: o.faults })
-    c.phone = createDevice({ kind: 'accelerometer', identity: c.email, credential: o.credential('accelerometer', c.email), mqttUrl: o.mqttUrl, batchSize: o.batchSize, random: c.random, faults: o.faults })
+    c.trainer = deviceOf(c, 'step-trainer', c.serial, c.lostAt.trainer)
+    c.phone = deviceOf(c, 'accelerometer', c.email, c.lostAt.phone)
     devices.push(c.trainer, c.phone)
   }
   const progress = (): FleetProgress => {
@@ -127,28 +147,50 @@ export async function runFleet (o: FleetOptions): Promise<FleetSummary> {
     }
     await Promise.all(devices.map(async (d) => await d.stop(15_000)))
     const p = progress()
-    const consenting = customers.filter((c) => c.consenting).length
-    const n = customers.length
+    const total = (f: 'lost' | 'reconnects' | 'restarts'): number => devices.reduce((a, d) => a + d.stats()[f], 0)
     return {
-      customers: n,
-      consenting,
+      customers: customers.length,
+      consenting: customers.filter((c) => c.consenting).length,
       devices: devices.length,
       ticks,
       generated: p.generated,
       acknowledged: p.acknowledged,
       dropped: p.dropped,
+      lost: total('lost'),
       failed: p.pending,
-      reconnects: devices.reduce((a, d) => a + d.stats().reconnects, 0),
+      reconnects: total('reconnects'),
+      restarts: total('restarts'),
       connectMs,
       runMs: Date.now() - runStarted,
-      expected: {
-        landing: { customer: n, accelerometer: n * ticks, step_trainer: n * ticks },
-        trusted: { customer: consenting, accelerometer: consenting * ticks, step_trainer: consenting * ticks },
-        curated: { customer: consenting, machine_learning: consenting * ticks }
-      }
+      expected: predictZones(customers, ticks)
     }
   } finally {
     clearInterval(ticker)
     o.onProgress?.(progress())
   }
+}
+
+/** The zone counts the seed's rules give over the readings the devices did not give up. */
+function predictZones (customers: Customer[], ticks: number): FleetSummary['expected'] {
+  const e = {
+    landing: { customer: customers.length, accelerometer: 0, step_trainer: 0 },
+    trusted: { customer: 0, accelerometer: 0, step_trainer: 0 },
+    curated: { customer: 0, machine_learning: 0 }
+  }
+  for (const c of customers) {
+    const phone = ticks - c.lostAt.phone.size
+    const trainer = ticks - c.lostAt.trainer.size
+    e.landing.accelerometer += phone
+    e.landing.step_trainer += trainer
+    if (!c.consenting) continue
+    e.trusted.customer++
+    e.trusted.accelerometer += phone
+    // curated customers are those with phone readings in trusted, and only their trainers' readings are trusted
+    if (phone === 0) continue
+    e.curated.customer++
+    e.trusted.step_trainer += trainer
+    // each customer's session has its own hour: pairs form only within a customer, at instants both devices kept
+    e.curated.machine_learning += ticks - new Set([...c.lostAt.phone, ...c.lostAt.trainer]).size
+  }
+  return e
 }

@@ -1,11 +1,12 @@
 import { GENERATE_DEFAULTS, generateLanding } from '../../simulator/generate.js'
 import { replay } from '../../simulator/replay.js'
 import { type FleetSummary, runFleet } from '../../simulator/fleet.js'
+import { SEQ_PERSISTENCE } from '../../firmware-mock/sequence.js'
 import { parseDurationMs } from '../../common/duration.js'
 import { issueCredential } from '../../gateway/credentials.js'
 import { createProgress } from '../progress.js'
 import { secretsFromEnv } from './gateway.js'
-import { type Command, UsageError, parse, wholeNumber } from '../args.js'
+import { type Command, UsageError, oneOf, parse, wholeNumber } from '../args.js'
 
 const ratio = (flag: string, value: string | undefined, fallback: number): number => {
   if (value === undefined) return fallback
@@ -93,13 +94,14 @@ Exits 0 only when every record was acknowledged.
 export const simulateFleet: Command = {
   name: 'simulate fleet',
   usage: `stedi simulate fleet --mqtt URL --http URL [--customers N] [--duration D] [--rate R]
-                     [--consent-ratio P] [--seed S] [--batch N]
+                     [--consent-ratio P] [--seed S] [--batch N] [--restart-every N] [--seq-persistence flash|ram]
 
 Registers N customers over HTTP and gives each a Step Trainer and a phone that read at the same
 instants during an exercise session of D, R readings per second per device, publishing QoS 1
 batches. Shows live progress on a terminal; ends with a summary that accounts for every reading
-(generated = acknowledged + dropped by a full buffer + failed) and the zone counts a pipeline run
-must then give. Deterministic for a seed. Credentials derive from STEDI_GATEWAY_SECRET.
+(generated = acknowledged + dropped by a full buffer + lost in restarts + failed) and the zone
+counts a pipeline run must then give. Deterministic for a seed. Credentials derive from
+STEDI_GATEWAY_SECRET.
 
   --customers N             (default 100)
   --duration D              session length, e.g. 30s (default 30s)
@@ -107,11 +109,16 @@ must then give. Deterministic for a seed. Credentials derive from STEDI_GATEWAY_
   --consent-ratio P         share consenting to research (default ${GENERATE_DEFAULTS.consentRatio.toFixed(3)})
   --seed S                  (default 1)
   --batch N                 readings per batch (default 10)
+  --restart-every N         power-cycle a device once every N readings on average (default never);
+                            it keeps its unacknowledged batches (flash) and loses its open batch (RAM)
+  --seq-persistence flash|ram  where the devices keep their seq counter across a restart (default ram:
+                            it starts again at 0)
   --json                    print the summary as JSON`,
   run: async (argv) => {
     const { values } = parse(argv, {
       mqtt: { type: 'string' }, http: { type: 'string' }, customers: { type: 'string' }, duration: { type: 'string' },
-      rate: { type: 'string' }, 'consent-ratio': { type: 'string' }, seed: { type: 'string' }, batch: { type: 'string' }, json: { type: 'boolean' }
+      rate: { type: 'string' }, 'consent-ratio': { type: 'string' }, seed: { type: 'string' }, batch: { type: 'string' }, json: { type: 'boolean' },
+      'restart-every': { type: 'string' }, 'seq-persistence': { type: 'string' }
     })
     if (values.help === true) { console.log(simulateFleet.usage); return 0 }
     if (values.mqtt === undefined || values.http === undefined) throw new UsageError('--mqtt and --http are required')
@@ -119,6 +126,7 @@ must then give. Deterministic for a seed. Credentials derive from STEDI_GATEWAY_
     if (secret === undefined) throw new UsageError('set STEDI_GATEWAY_SECRET to the gateway\'s secret')
     const durationMs = parseDurationMs(values.duration ?? '30s')
     if (durationMs === undefined) throw new UsageError(`--duration takes a duration such as 30s (got ${values.duration})`)
+    const restartEvery = wholeNumber('--restart-every', values['restart-every'])
     const summary = await fleetWithProgress({
       customers: wholeNumber('--customers', values.customers) ?? 100,
       durationMs,
@@ -126,6 +134,8 @@ must then give. Deterministic for a seed. Credentials derive from STEDI_GATEWAY_
       consentRatio: ratio('--consent-ratio', values['consent-ratio'], GENERATE_DEFAULTS.consentRatio),
       seed: wholeNumber('--seed', values.seed) ?? 1,
       batchSize: wholeNumber('--batch', values.batch),
+      faults: restartEvery === undefined || restartEvery === 0 ? undefined : { restart: 1 / restartEvery },
+      seqPersistence: oneOf('--seq-persistence', values['seq-persistence'], SEQ_PERSISTENCE),
       mqttUrl: values.mqtt,
       httpUrl: values.http,
       credential: (kind, identity) => issueCredential(secret, kind, identity)
@@ -152,7 +162,8 @@ export async function fleetWithProgress (options: Parameters<typeof runFleet>[0]
 export function formatFleetSummary (s: FleetSummary): string {
   return [
     `fleet: ${s.customers} customers (${s.consenting} consenting), ${s.devices} devices connected in ${s.connectMs} ms, ${s.ticks} readings per device in ${s.runMs} ms`,
-    `readings: generated ${s.generated} = acknowledged ${s.acknowledged} + dropped by a full buffer ${s.dropped} + failed ${s.failed}; ${s.reconnects} reconnects`,
+    `readings: generated ${s.generated} = acknowledged ${s.acknowledged} + dropped by a full buffer ${s.dropped} + lost in restarts ${s.lost} + failed ${s.failed}; ` +
+      `${s.reconnects} reconnects, ${s.restarts} restarts`,
     `a pipeline run must give: landing ${s.expected.landing.customer} / ${s.expected.landing.accelerometer} / ${s.expected.landing.step_trainer}; ` +
       `trusted ${s.expected.trusted.customer} / ${s.expected.trusted.accelerometer} / ${s.expected.trusted.step_trainer}; ` +
       `curated ${s.expected.curated.customer} customers, ${s.expected.curated.machine_learning} machine-learning rows`
