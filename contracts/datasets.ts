@@ -1,5 +1,6 @@
 // The three landing datasets, as the published STEDI data and the gateway write them.
 // Everything that names a dataset, a field or a landing folder reads it from here.
+import { MIN_READING_TIME_MS } from './readings.js'
 
 export type FieldKind = 'string' | 'integer' | 'number'
 
@@ -9,7 +10,20 @@ export interface FieldSpec {
   readonly required: boolean
   /** a required string must also be non-empty */
   readonly nonEmpty?: boolean
+  /** an integer must also lie in [min, max) */
+  readonly range?: IntegerRange
 }
+
+export interface IntegerRange { readonly min: number, readonly max: number }
+
+/**
+ * Customer dates (epoch ms) outside this range are clock errors or other units (seconds,
+ * microseconds): left in, a microsecond lastUpdateDate would outrank every later update, consent
+ * withdrawals included. It starts where reading times do (2015-01-01) and is fixed, not relative to
+ * now, so that a run's result never depends on when it runs (the gateway, which knows the time,
+ * also refuses dates more than a day ahead). The published data's dates are all in June 2022.
+ */
+export const CUSTOMER_DATE_RANGE_MS: IntegerRange = Object.freeze({ min: MIN_READING_TIME_MS, max: Date.UTC(2100, 0, 1) })
 
 export const DATASET_NAMES = ['customer', 'accelerometer', 'step_trainer'] as const
 export type DatasetName = (typeof DATASET_NAMES)[number]
@@ -21,8 +35,9 @@ export interface DatasetSpec {
   readonly fields: readonly FieldSpec[]
 }
 
-const f = (name: string, kind: FieldKind, required = false, nonEmpty = false): FieldSpec =>
-  Object.freeze({ name, kind, required, nonEmpty })
+const f = (name: string, kind: FieldKind, required = false, nonEmpty = false, range?: IntegerRange): FieldSpec =>
+  Object.freeze({ name, kind, required, nonEmpty, ...(range === undefined ? {} : { range }) })
+const date = (name: string): FieldSpec => f(name, 'integer', false, false, CUSTOMER_DATE_RANGE_MS)
 
 export const DATASETS: Readonly<Record<DatasetName, DatasetSpec>> = Object.freeze({
   customer: Object.freeze({
@@ -34,11 +49,11 @@ export const DATASETS: Readonly<Record<DatasetName, DatasetSpec>> = Object.freez
       f('phone', 'string'),
       f('birthDay', 'string'),
       f('serialNumber', 'string', true),
-      f('registrationDate', 'integer'),
-      f('lastUpdateDate', 'integer'),
-      f('shareWithResearchAsOfDate', 'integer'),
-      f('shareWithPublicAsOfDate', 'integer'),
-      f('shareWithFriendsAsOfDate', 'integer')
+      date('registrationDate'),
+      date('lastUpdateDate'),
+      date('shareWithResearchAsOfDate'),
+      date('shareWithPublicAsOfDate'),
+      date('shareWithFriendsAsOfDate')
     ])
   }),
   accelerometer: Object.freeze({
@@ -80,6 +95,7 @@ export const QUARANTINE_REASONS = Object.freeze({
   not_an_object: 'the line is JSON but not an object',
   duplicate_key: 'the object has the same key twice',
   missing_field: 'a required field is absent or null',
-  wrong_type: 'a field has the wrong JSON type (or an integer out of the 64-bit range)'
+  wrong_type: 'a field has the wrong JSON type (or an integer out of the 64-bit range)',
+  out_of_range: 'a customer date (epoch ms) is before 2015-01-01 or from 2100-01-01 on'
 } as const)
 export type QuarantineReasonCode = keyof typeof QUARANTINE_REASONS

@@ -37,10 +37,17 @@ function kindCheck (kind: FieldKind, text: string, nonEmpty: boolean): string {
   return `coalesce(${check}, false)`
 }
 
-/** True when the field's text satisfies the contract (present if required, of the right kind). */
+// Only meaningful where the kind check holds (the value is then a BIGINT).
+function rangeCheck (field: FieldSpec, text: string): string | undefined {
+  if (field.range === undefined) return undefined
+  return `coalesce(TRY_CAST(${text} AS BIGINT) >= ${field.range.min} AND TRY_CAST(${text} AS BIGINT) < ${field.range.max}, false)`
+}
+
+/** True when the field's text satisfies the contract (present if required, of the right kind, in range). */
 export function fieldCheck (field: FieldSpec, text: string): string {
-  const check = kindCheck(field.kind, text, field.nonEmpty === true)
-  return field.required ? `(${text} IS NOT NULL AND ${check})` : `(${text} IS NULL OR ${check})`
+  const range = rangeCheck(field, text)
+  const check = kindCheck(field.kind, text, field.nonEmpty === true) + (range === undefined ? '' : ` AND ${range}`)
+  return field.required ? `(${text} IS NOT NULL AND ${check})` : `(${text} IS NULL OR (${check}))`
 }
 
 /** The typed value of a field from its JSON text (only meaningful where fieldCheck holds). */
@@ -53,12 +60,14 @@ export function fieldValue (field: FieldSpec, text: string): string {
   }
 }
 
-/** One CASE that names the first rule a field breaks, or NULL. */
+/** The WHEN arms of a CASE that name the first rule a field breaks (missing, wrong type, out of range). */
 export function fieldReason (field: FieldSpec, text: string): string {
   const check = kindCheck(field.kind, text, field.nonEmpty === true)
   const parts: string[] = []
   if (field.required) parts.push(`WHEN ${text} IS NULL THEN 'missing_field:${field.name}'`)
   parts.push(`WHEN ${text} IS NOT NULL AND NOT ${check} THEN 'wrong_type:${field.name}'`)
+  const range = rangeCheck(field, text)
+  if (range !== undefined) parts.push(`WHEN ${text} IS NOT NULL AND NOT ${range} THEN 'out_of_range:${field.name}'`)
   return parts.join(' ')
 }
 

@@ -10,7 +10,11 @@ STATE_DB = '_state/pipeline.sqlite'
 FILES_DIR = '_files'
 DATA_FILE = 'data.parquet'
 
-# (name, kind, required, non_empty) in the order the checks run
+# Customer dates (epoch ms) must lie in [min, max): 2015-01-01 and 2100-01-01, fixed so that a run's
+# result never depends on when it runs (contracts/datasets.ts CUSTOMER_DATE_RANGE_MS).
+CUSTOMER_DATE_RANGE_MS = (1420070400000, 4102444800000)
+
+# (name, kind, required, non_empty) in the order the checks run; ranges: integer fields' [min, max)
 DATASETS = {
     'customer': {
         'landing_dir': 'customer/landing',
@@ -26,6 +30,8 @@ DATASETS = {
             ('shareWithPublicAsOfDate', 'integer', False, False),
             ('shareWithFriendsAsOfDate', 'integer', False, False),
         ],
+        'ranges': {name: CUSTOMER_DATE_RANGE_MS for name in (
+            'registrationDate', 'lastUpdateDate', 'shareWithResearchAsOfDate', 'shareWithPublicAsOfDate', 'shareWithFriendsAsOfDate')},
     },
     'accelerometer': {
         'landing_dir': 'accelerometer/landing',
@@ -36,6 +42,7 @@ DATASETS = {
             ('y', 'number', True, False),
             ('z', 'number', True, False),
         ],
+        'ranges': {},
     },
     'step_trainer': {
         'landing_dir': 'step_trainer/landing',
@@ -44,6 +51,7 @@ DATASETS = {
             ('serialNumber', 'string', True, False),
             ('distanceFromObject', 'number', True, False),
         ],
+        'ranges': {},
     },
 }
 DATASET_NAMES = ['customer', 'accelerometer', 'step_trainer']
@@ -124,12 +132,19 @@ def table_columns(table):
     return seed_columns(dataset)
 
 
+def _field_json(spec, name, kind, required, non_empty):
+    out = {'name': name, 'kind': kind, 'required': required, 'nonEmpty': non_empty}
+    if name in spec['ranges']:
+        low, high = spec['ranges'][name]
+        out['range'] = {'min': low, 'max': high}
+    return out
+
+
 def as_json():
     return {
         'formatVersion': LAKEHOUSE_FORMAT_VERSION,
         'stateDb': STATE_DB,
-        'datasets': {d: {'landingDir': s['landing_dir'], 'fields': [{'name': n, 'kind': k, 'required': r, 'nonEmpty': e} for n, k, r, e in s['fields']]}
-                     for d, s in DATASETS.items()},
+        'datasets': {d: {'landingDir': s['landing_dir'], 'fields': [_field_json(s, *f) for f in s['fields']]} for d, s in DATASETS.items()},
         'tables': {t: {'dir': table_dir(t), 'appendOnly': is_append_only(t), 'columns': table_columns(t)} for t in TABLE_NAMES},
         'jobs': [{'name': j['name'], 'output': j['output'], 'inputs': j['inputs']} for j in JOBS],
         'accountingQueries': ACCOUNTING_QUERIES,

@@ -131,8 +131,11 @@ def _field_value(kind, non_empty, v):
     return math.isfinite(v), v
 
 
-def classify(fields, text):
-    """(reason, values) for one cleaned, non-blank line: reason None and the typed values, or the first rule it breaks."""
+def classify(fields, text, ranges=None):
+    """(reason, values) for one cleaned, non-blank line: reason None and the typed values, or the first rule it breaks.
+
+    ranges: {field: (min, max)} for integers that must also lie in [min, max).
+    """
     value = parse_json(text)
     if value is _INVALID:
         return 'invalid_json', None
@@ -153,6 +156,8 @@ def classify(fields, text):
         ok, typed = _field_value(kind, non_empty, v)
         if not ok:
             return f'wrong_type:{name}', None
+        if ranges and name in ranges and not ranges[name][0] <= typed < ranges[name][1]:
+            return f'out_of_range:{name}', None
         values.append(typed)
     return None, values
 
@@ -164,6 +169,7 @@ def read_landing_file(dataset, content):
     that is not UTF-8 as latin-1, one character per byte). Blank lines are neither.
     """
     fields = DATASETS[dataset]['fields']
+    ranges = DATASETS[dataset]['ranges']
     for index, line in enumerate(content.split(b'\n')):
         number = index + 1
         try:
@@ -176,7 +182,7 @@ def read_landing_file(dataset, content):
             text = text.lstrip('\ufeff')
         if text.strip(' \t') == '':
             continue
-        reason, values = classify(fields, text)
+        reason, values = classify(fields, text, ranges)
         yield number, reason, values, text
 
 

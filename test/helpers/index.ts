@@ -55,7 +55,7 @@ export async function killChild (child: ChildProcessWithoutNullStreams): Promise
 }
 
 /** Writes one landing file: lines as given (strings are written as they are, objects as JSON). */
-export async function writeLanding (landing: string, dataset: DatasetName, name: string, lines: Array<string | object>, eol = '\n'): Promise<string> {
+export async function writeLanding (landing: string, dataset: DatasetName, name: string, lines: ReadonlyArray<string | object>, eol = '\n'): Promise<string> {
   const dir = path.join(landing, DATASETS[dataset].landingDir)
   await fs.mkdir(dir, { recursive: true })
   const file = path.join(dir, name)
@@ -73,9 +73,12 @@ export async function rows (lakehouse: string, sql: string): Promise<Array<Recor
   return result.rows.map((r) => Object.fromEntries(result.columns.map((c, i) => [c, r[i]])))
 }
 
+/** An instant (epoch ms) in June 2022, as the published data's: customer dates must be real dates. */
+export const T0 = 1_655_564_000_000
+
 export const customer = (email: string, serialNumber: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
   customerName: 'Test Person', email, phone: '8015551212', birthDay: '1990-01-01', serialNumber,
-  registrationDate: 1_000, lastUpdateDate: 1_000, ...extra
+  registrationDate: T0, lastUpdateDate: T0, ...extra
 })
 
 /** A fresh temporary folder for each call, removed when the test ends. */

@@ -1,6 +1,6 @@
 // Customer records are updates: the latest record of each email wins, and consent is read from it.
 import t from 'tap'
-import { customer, rows, run, tempDir, writeLanding } from '../helpers/index.js'
+import { T0, customer, rows, run, tempDir, writeLanding } from '../helpers/index.js'
 
 const phone = (user: string, timestamp: number): Record<string, unknown> => ({ user, timestamp, x: 1, y: 1, z: 1 })
 const trainer = (serialNumber: string, sensorReadingTime: number): Record<string, unknown> => ({ sensorReadingTime, serialNumber, distanceFromObject: 250 })
@@ -9,17 +9,17 @@ t.test('the latest lastUpdateDate wins; on a tie the record that arrived later',
   const landing = await tempDir(t)
   const lakehouse = await tempDir(t)
   await writeLanding(landing, 'customer', 'customer-1.json', [
-    customer('late@test.com', 's-old', { lastUpdateDate: 2000, shareWithResearchAsOfDate: 5 }),
-    customer('late@test.com', 's-new', { lastUpdateDate: 3000, shareWithResearchAsOfDate: 5 }),
-    customer('late@test.com', 's-older', { lastUpdateDate: 1000, shareWithResearchAsOfDate: 5 }),
-    customer('tie@test.com', 's-first', { lastUpdateDate: 2000, shareWithResearchAsOfDate: 5 }),
-    customer('tie@test.com', 's-second', { lastUpdateDate: 2000, shareWithResearchAsOfDate: 5 }),
-    customer('files@test.com', 's-file1', { lastUpdateDate: 2000, shareWithResearchAsOfDate: 5 }),
-    customer('dup@test.com', 's-dup', { shareWithResearchAsOfDate: 5 }),
-    customer('dup@test.com', 's-dup', { shareWithResearchAsOfDate: 5 })
+    customer('late@test.com', 's-old', { lastUpdateDate: T0 + 2000, shareWithResearchAsOfDate: T0 }),
+    customer('late@test.com', 's-new', { lastUpdateDate: T0 + 3000, shareWithResearchAsOfDate: T0 }),
+    customer('late@test.com', 's-older', { lastUpdateDate: T0 + 1000, shareWithResearchAsOfDate: T0 }),
+    customer('tie@test.com', 's-first', { lastUpdateDate: T0 + 2000, shareWithResearchAsOfDate: T0 }),
+    customer('tie@test.com', 's-second', { lastUpdateDate: T0 + 2000, shareWithResearchAsOfDate: T0 }),
+    customer('files@test.com', 's-file1', { lastUpdateDate: T0 + 2000, shareWithResearchAsOfDate: T0 }),
+    customer('dup@test.com', 's-dup', { shareWithResearchAsOfDate: T0 }),
+    customer('dup@test.com', 's-dup', { shareWithResearchAsOfDate: T0 })
   ])
   await writeLanding(landing, 'customer', 'customer-2.json', [
-    customer('files@test.com', 's-file2', { lastUpdateDate: 2000, shareWithResearchAsOfDate: 5 })
+    customer('files@test.com', 's-file2', { lastUpdateDate: T0 + 2000, shareWithResearchAsOfDate: T0 })
   ])
   const report = await run({ landingDir: landing, lakehouseDir: lakehouse })
   const got = await rows(lakehouse, 'SELECT email, serialNumber FROM customer_trusted ORDER BY email')
@@ -36,8 +36,8 @@ t.test('a customer who withdraws consent disappears at the next run; one who gra
   const landing = await tempDir(t)
   const lakehouse = await tempDir(t)
   await writeLanding(landing, 'customer', 'customer-1.json', [
-    customer('leaves@test.com', 's1', { lastUpdateDate: 1000, shareWithResearchAsOfDate: 1000 }),
-    customer('joins@test.com', 's2', { lastUpdateDate: 1000 })
+    customer('leaves@test.com', 's1', { lastUpdateDate: T0 + 1000, shareWithResearchAsOfDate: T0 + 1000 }),
+    customer('joins@test.com', 's2', { lastUpdateDate: T0 + 1000 })
   ])
   await writeLanding(landing, 'accelerometer', 'accelerometer-1.json', [phone('leaves@test.com', 5000), phone('joins@test.com', 6000)])
   await writeLanding(landing, 'step_trainer', 'step_trainer-1.json', [trainer('s1', 5000), trainer('s2', 6000)])
@@ -46,8 +46,8 @@ t.test('a customer who withdraws consent disappears at the next run; one who gra
   t.same(await rows(lakehouse, 'SELECT user FROM machine_learning_curated'), [{ user: 'leaves@test.com' }])
 
   await writeLanding(landing, 'customer', 'customer-2.json', [
-    customer('leaves@test.com', 's1', { lastUpdateDate: 2000 }),
-    customer('joins@test.com', 's2', { lastUpdateDate: 2000, shareWithResearchAsOfDate: 2000 })
+    customer('leaves@test.com', 's1', { lastUpdateDate: T0 + 2000 }),
+    customer('joins@test.com', 's2', { lastUpdateDate: T0 + 2000, shareWithResearchAsOfDate: T0 + 2000 })
   ])
   const second = await run({ landingDir: landing, lakehouseDir: lakehouse })
   t.equal(second.status, 'ok')
@@ -61,7 +61,7 @@ t.test('a customer who withdraws consent disappears at the next run; one who gra
 t.test('readings of unknown customers are filtered as no_matching_customer', async (t) => {
   const landing = await tempDir(t)
   const lakehouse = await tempDir(t)
-  await writeLanding(landing, 'customer', 'customer-1.json', [customer('known@test.com', 's1', { shareWithResearchAsOfDate: 1 })])
+  await writeLanding(landing, 'customer', 'customer-1.json', [customer('known@test.com', 's1', { shareWithResearchAsOfDate: T0 })])
   await writeLanding(landing, 'accelerometer', 'accelerometer-1.json', [phone('known@test.com', 10), phone('ghost@test.com', 10), phone('known@test.com', 10)])
   await writeLanding(landing, 'step_trainer', 'step_trainer-1.json', [trainer('s1', 10), trainer('s-ghost', 10)])
   const report = await run({ landingDir: landing, lakehouseDir: lakehouse })

@@ -7,7 +7,7 @@ import { PIPELINE_ERRORS } from '../../pipeline/errors.js'
 import { GATEWAY_ERRORS } from '../../gateway/errors.js'
 import { REJECT_REASONS } from '../../contracts/readings.js'
 import { QUARANTINE_REASONS } from '../../contracts/datasets.js'
-import { cli, customer, fingerprint, run, tempDir, writeLanding } from '../helpers/index.js'
+import { T0, cli, customer, fingerprint, run, tempDir, writeLanding } from '../helpers/index.js'
 
 const oneLine = (stderr: string): boolean => stderr.trim().split('\n').length === 1
 
@@ -31,7 +31,7 @@ t.test('a landing folder with none of the dataset folders', async (t) => {
 t.test('an unreadable landing file fails the run and leaves the previous version', async (t) => {
   const landing = await tempDir(t)
   const lakehouse = await tempDir(t)
-  await writeLanding(landing, 'customer', 'customer-1.json', [customer('a@test.com', 's1', { shareWithResearchAsOfDate: 1 })])
+  await writeLanding(landing, 'customer', 'customer-1.json', [customer('a@test.com', 's1', { shareWithResearchAsOfDate: T0 })])
   await writeLanding(landing, 'accelerometer', 'accelerometer-1.json', [{ user: 'a@test.com', timestamp: 1, x: 0, y: 0, z: 0 }])
   await run({ landingDir: landing, lakehouseDir: lakehouse })
   const before = await fingerprint(lakehouse, 'accelerometer_landing')

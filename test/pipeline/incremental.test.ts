@@ -4,7 +4,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import t from 'tap'
 import { TABLE_NAMES } from '../../contracts/lakehouse.js'
-import { PUBLISHED, fingerprint, linkPublished, rows, run, tempDir, writeLanding, customer } from '../helpers/index.js'
+import { PUBLISHED, T0, customer, fingerprint, linkPublished, rows, run, tempDir, writeLanding } from '../helpers/index.js'
 
 t.test('two batches give the same tables as one run, row by row', async (t) => {
   const oneShot = await tempDir(t)
@@ -60,7 +60,7 @@ t.test('a rewritten file is read again; --full-refresh rebuilds from the files a
   const landing = await tempDir(t)
   const lakehouse = await tempDir(t)
   const phone = (timestamp: number): Record<string, unknown> => ({ user: 'a@test.com', timestamp, x: 0, y: 0, z: 0 })
-  await writeLanding(landing, 'customer', 'customer-1.json', [customer('a@test.com', 's1', { shareWithResearchAsOfDate: 1 })])
+  await writeLanding(landing, 'customer', 'customer-1.json', [customer('a@test.com', 's1', { shareWithResearchAsOfDate: T0 })])
   await writeLanding(landing, 'accelerometer', 'accelerometer-1.json', [phone(1), phone(2)])
   await writeLanding(landing, 'accelerometer', 'accelerometer-2.json', [phone(9)])
   t.equal((await run({ landingDir: landing, lakehouseDir: lakehouse })).counts.landing.accelerometer, 3)

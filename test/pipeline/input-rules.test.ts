@@ -3,13 +3,13 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import t from 'tap'
-import { customer, rows, run, tempDir, writeLanding } from '../helpers/index.js'
+import { T0, customer, rows, run, tempDir, writeLanding } from '../helpers/index.js'
 
 const reading = (over: Record<string, unknown> = {}): Record<string, unknown> => ({ user: 'a@test.com', timestamp: 1000, x: 1, y: 0, z: -1, ...over })
 
 t.test('tolerated: blank lines, CRLF, a byte-order mark, unknown extra fields', async (t) => {
   const landing = await tempDir(t)
-  await writeLanding(landing, 'customer', 'customer-1.json', [customer('a@test.com', 's1', { shareWithResearchAsOfDate: 1 })])
+  await writeLanding(landing, 'customer', 'customer-1.json', [customer('a@test.com', 's1', { shareWithResearchAsOfDate: T0 })])
   await writeLanding(landing, 'accelerometer', 'accelerometer-1.json', [reading({ timestamp: 1 }), '', '   ', reading({ timestamp: 2, extra: { nested: true } })])
   await writeLanding(landing, 'accelerometer', 'accelerometer-2.json', [reading({ timestamp: 3 }), reading({ timestamp: 4 })], '\r\n')
   const bom = await writeLanding(landing, 'accelerometer', 'accelerometer-3.json', [reading({ timestamp: 5 })])
@@ -30,8 +30,8 @@ t.test('tolerated: blank lines, CRLF, a byte-order mark, unknown extra fields', 
 t.test('quarantined with file, line and reason; never in a landing or trusted table', async (t) => {
   const landing = await tempDir(t)
   await writeLanding(landing, 'customer', 'customer-1.json', [
-    customer('a@test.com', 's1', { shareWithResearchAsOfDate: 1 }),
-    customer('', 's2', { shareWithResearchAsOfDate: 1 }),
+    customer('a@test.com', 's1', { shareWithResearchAsOfDate: T0 }),
+    customer('', 's2', { shareWithResearchAsOfDate: T0 }),
     { email: 'b@test.com' },
     customer('c@test.com', 's3', { shareWithResearchAsOfDate: 'yes' })
   ])

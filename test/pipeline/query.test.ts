@@ -1,19 +1,19 @@
 // stedi query: read-only SQL over the zone tables by their seed names, in three formats.
 import t from 'tap'
-import { cli, customer, run, tempDir, writeLanding } from '../helpers/index.js'
+import { T0, cli, customer, run, tempDir, writeLanding } from '../helpers/index.js'
 
 t.test('stedi query reads, and refuses anything that writes', async (t) => {
   const landing = await tempDir(t)
   const lakehouse = await tempDir(t)
   await writeLanding(landing, 'customer', 'customer-1.json', [
-    customer('a@test.com', 's1', { shareWithResearchAsOfDate: 1, customerName: 'Comma, "Quoted"' }),
+    customer('a@test.com', 's1', { shareWithResearchAsOfDate: T0, customerName: 'Comma, "Quoted"' }),
     customer('b@test.com', 's2')
   ])
   await run({ landingDir: landing, lakehouseDir: lakehouse })
 
   const json = await cli(['query', '--lakehouse', lakehouse, '--format', 'json', 'SELECT email, registrationDate FROM customer_landing ORDER BY email'])
   t.equal(json.code, 0, json.stderr)
-  t.same(JSON.parse(json.stdout), [{ email: 'a@test.com', registrationDate: 1000 }, { email: 'b@test.com', registrationDate: 1000 }])
+  t.same(JSON.parse(json.stdout), [{ email: 'a@test.com', registrationDate: T0 }, { email: 'b@test.com', registrationDate: T0 }])
 
   const csv = await cli(['query', '--lakehouse', lakehouse, '--format', 'csv', 'SELECT customerName, email FROM customer_trusted'])
   t.equal(csv.stdout, 'customerName,email\n"Comma, ""Quoted""",a@test.com\n')

@@ -23,7 +23,9 @@ t.test('scripts/stedi_spark/contracts.py says what contracts/*.ts say', async (t
   t.equal(py.stateDb, STATE_DB)
   t.same(py.datasets, Object.fromEntries(Object.entries(DATASETS).map(([name, spec]) => [name, {
     landingDir: spec.landingDir,
-    fields: spec.fields.map((f) => ({ name: f.name, kind: f.kind, required: f.required, nonEmpty: f.nonEmpty === true }))
+    fields: spec.fields.map((f) => ({
+      name: f.name, kind: f.kind, required: f.required, nonEmpty: f.nonEmpty === true, ...(f.range === undefined ? {} : { range: { ...f.range } })
+    }))
   }])))
   t.same(py.tables, Object.fromEntries(TABLE_NAMES.map((table) => [table, { dir: tableDir(table), appendOnly: TABLES[table].appendOnly, columns: tableColumns(table) }])))
   t.same(py.jobs, JOBS.map((j) => ({ name: j.name, output: j.output, inputs: j.inputs })))

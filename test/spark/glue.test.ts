@@ -6,7 +6,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import t from 'tap'
 import { sparkPython } from '../../pipeline/engine/spark.js'
-import { ROOT, cli, customer, rows, spawnCollect, tempDir, writeLanding } from '../helpers/index.js'
+import { ROOT, T0, cli, customer, rows, spawnCollect, tempDir, writeLanding } from '../helpers/index.js'
 
 t.setTimeout(300_000)
 
@@ -21,7 +21,7 @@ t.test('a packaged job runs as Glue runs it: awsglue Job, underscore job argumen
 
   const landing = await tempDir(t)
   await writeLanding(landing, 'customer', 'customer-1.json', [
-    customer('yes@test.com', 's1', { shareWithResearchAsOfDate: 1 }), customer('no@test.com', 's2'), '{"email":'
+    customer('yes@test.com', 's1', { shareWithResearchAsOfDate: T0 }), customer('no@test.com', 's2'), '{"email":'
   ])
   const lakehouse = path.join(await tempDir(t), 'lake')
   const commits = path.join(out, 'commits.txt')
@@ -51,7 +51,7 @@ t.test('a packaged job runs as Glue runs it: awsglue Job, underscore job argumen
 
 t.test('a job script runs under spark-submit, which ships the package to the workers', async (t) => {
   const landing = await tempDir(t)
-  await writeLanding(landing, 'customer', 'customer-1.json', [customer('yes@test.com', 's1', { shareWithResearchAsOfDate: 1 }), customer('no@test.com', 's2')])
+  await writeLanding(landing, 'customer', 'customer-1.json', [customer('yes@test.com', 's1', { shareWithResearchAsOfDate: T0 }), customer('no@test.com', 's2')])
   const lakehouse = path.join(await tempDir(t), 'lake')
   const bin = path.dirname(sparkPython())
   const res = await spawnCollect(path.join(bin, 'spark-submit'), ['--master', 'local[2]', '--driver-memory', '1g',

@@ -5,9 +5,9 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import t, { type Test } from 'tap'
 import { generateLanding } from '../../simulator/generate.js'
-import { PUBLISHED, cli, customer, run, tempDir, writeLanding } from '../helpers/index.js'
+import { PUBLISHED, T0, cli, customer, run, tempDir, writeLanding } from '../helpers/index.js'
 import { type TableDiff, currentFiles, diffLakehouses, sparkScript } from '../helpers/spark.js'
-import { TRICKY_ACCELEROMETER } from './tricky-lines.js'
+import { EDGE_CUSTOMERS_VALID, TRICKY_ACCELEROMETER, TRICKY_CUSTOMER } from './tricky-lines.js'
 
 t.setTimeout(900_000)
 
@@ -61,16 +61,19 @@ async function saltedLanding (dir: string): Promise<void> {
   const content = await fs.readFile(tricky)
   const at = content.indexOf('PLACEHOLDER')
   await fs.writeFile(tricky, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), content.subarray(0, at), Buffer.from([0x7b, 0xff, 0xfe, 0x22, 0x7d, 0x0d]), content.subarray(at + 'PLACEHOLDER'.length)]))
-  // customers: a superseded record, a tie broken by arrival order, a string consent, a duplicate key
+  // customers: a superseded record, a tie broken by arrival order, a string consent, a duplicate key,
+  // dates at and beyond the edges of their range, text at the edges of JSON
   await writeLanding(dir, 'customer', 'customer-9000000000000.json', [
-    customer('edge@test.com', 'edge-serial', { lastUpdateDate: 10, shareWithResearchAsOfDate: 5 }),
-    customer('edge@test.com', 'edge-serial', { lastUpdateDate: 20, shareWithResearchAsOfDate: 5 }),
-    customer('tie@test.com', 'tie-serial', { lastUpdateDate: 30 }),
-    customer('tie@test.com', 'tie-serial', { lastUpdateDate: 30, shareWithResearchAsOfDate: 1 }),
+    customer('edge@test.com', 'edge-serial', { lastUpdateDate: T0 + 10, shareWithResearchAsOfDate: T0 }),
+    customer('edge@test.com', 'edge-serial', { lastUpdateDate: T0 + 20, shareWithResearchAsOfDate: T0 }),
+    customer('tie@test.com', 'tie-serial', { lastUpdateDate: T0 + 30 }),
+    customer('tie@test.com', 'tie-serial', { lastUpdateDate: T0 + 30, shareWithResearchAsOfDate: T0 }),
     customer('string@test.com', 's-serial', { shareWithResearchAsOfDate: 'yes' }),
     '{"email":"dup@test.com","email":"dup2@test.com","serialNumber":"d"}',
-    customer('nolast@test.com', 'n-serial', { lastUpdateDate: null, shareWithResearchAsOfDate: 1 })
+    customer('nolast@test.com', 'n-serial', { lastUpdateDate: null, shareWithResearchAsOfDate: T0 }),
+    ...TRICKY_CUSTOMER
   ])
+  await writeLanding(dir, 'customer', 'customer-9000000000000-edges.json', EDGE_CUSTOMERS_VALID)
   await writeLanding(dir, 'step_trainer', 'step_trainer-9000000000000.json', [
     { sensorReadingTime: 1655564444103, serialNumber: 'edge-serial', distanceFromObject: 250 },
     { sensorReadingTime: 1655564444103, serialNumber: 'edge-serial', distanceFromObject: 250 },
@@ -105,7 +108,7 @@ t.test('generated data with bad records, strict privacy: the five scripts one by
   await writeLanding(landing, 'accelerometer', 'accelerometer-9000000000001.json', [
     { user: 'edge@test.com', timestamp: 1655564444103, x: 2, y: 2, z: 2 }, '{"user":"edge@test.com"}'
   ])
-  await writeLanding(landing, 'customer', 'customer-9000000000001.json', [customer('tie@test.com', 'tie-serial', { lastUpdateDate: 40 })])
+  await writeLanding(landing, 'customer', 'customer-9000000000001.json', [customer('tie@test.com', 'tie-serial', { lastUpdateDate: T0 + 40 })])
   const again = await cli(['pipeline', 'run', '--engine', 'spark', '--spark-master', 'local[2]', '--landing', landing, '--lakehouse', spark, ...options, '--json'])
   t.equal(again.code, 0, 'the second Spark run succeeded', { stderr: again.stderr.slice(-2000) })
   const second = JSON.parse(again.stdout) as { newFiles: Record<string, number>, read: Record<string, { records: number, quarantined: number }> }
@@ -134,7 +137,7 @@ t.test('generated data with bad records, strict privacy: the five scripts one by
 
 t.test('a Spark job waits for nobody: a held lakehouse fails at once with exit 3', async (t) => {
   const landing = await tempDir(t)
-  await writeLanding(landing, 'customer', 'customer-1.json', [customer('a@test.com', 's1', { shareWithResearchAsOfDate: 1 })])
+  await writeLanding(landing, 'customer', 'customer-1.json', [customer('a@test.com', 's1', { shareWithResearchAsOfDate: T0 })])
   const lakehouse = path.join(await tempDir(t), 'lake')
   await run({ landingDir: landing, lakehouseDir: lakehouse })
   const { default: sqlite3 } = await import('sqlite3')

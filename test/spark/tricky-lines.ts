@@ -57,3 +57,28 @@ export const TRICKY_ACCELEROMETER: readonly string[] = [
   '{"user": "truncated@test.com", "timestamp": 16555',
   `{"deep":${'['.repeat(200)}${']'.repeat(200)},${body},"z":1}`
 ]
+
+// Customer records at the edges of the date range [2015-01-01, 2100-01-01) and of text: the first
+// lines are all valid (a file of them alone takes the embedded engine's fast path).
+const person = '"email":"dates@test.com","serialNumber":"dates-serial"'
+export const EDGE_CUSTOMERS_VALID: readonly string[] = [
+  `{${person},"registrationDate":1420070400000,"lastUpdateDate":1420070400000,"shareWithResearchAsOfDate":1420070400000}`,
+  `{${person},"lastUpdateDate":4102444799999,"shareWithPublicAsOfDate":4102444799999,"shareWithFriendsAsOfDate":4102444799999}`,
+  '{"customerName":"Anna \\ud83d\\ude00","email":"pair@test.com","serialNumber":"p","lastUpdateDate":1655564444103}', // a surrogate pair is one character
+  '{"customerName":"line\\u2028sep\u2028raw \\u0000 \\/","email":"escapes@test.com","serialNumber":"e","lastUpdateDate":1655564444103}'
+]
+export const TRICKY_CUSTOMER: readonly string[] = [
+  ...EDGE_CUSTOMERS_VALID,
+  `{${person},"lastUpdateDate":4102444800000}`, // 2100-01-01
+  `{${person},"registrationDate":1420070399999}`,
+  `{${person},"lastUpdateDate":1655564444103000}`, // microseconds
+  `{${person},"lastUpdateDate":1655564444103000000}`, // nanoseconds, still 64 bits
+  `{${person},"shareWithResearchAsOfDate":1655564444}`, // seconds
+  `{${person},"shareWithResearchAsOfDate":-1655564444103}`,
+  `{${person},"lastUpdateDate":-0}`,
+  `{${person},"lastUpdateDate":9223372036854775807}`,
+  `{${person},"lastUpdateDate":1655564444103.0}`,
+  `{${person},"registrationDate":1,"lastUpdateDate":"soon"}`, // the first field that breaks a rule decides
+  `{${person},"lastUpdateDate":null,"shareWithResearchAsOfDate":1655564444103}`,
+  '{"customerName":"Anna \\ud83d","email":"cut@test.com","serialNumber":"c","lastUpdateDate":1655564444103}' // an emoji cut in half
+]
