@@ -24,6 +24,7 @@ export const REJECT_REASONS = Object.freeze({
   missing_field: 'a required field is absent',
   wrong_type: 'a field has the wrong JSON type',
   out_of_range: 'a value is outside its believable range',
+  invalid_text: 'a text field holds a lone UTF-16 surrogate (half of an emoji cut by truncation): no landing line can carry it',
   identity_mismatch: 'the reading names another device than the one sending it',
   rate_limited: 'the device sent faster than its rate limit allows',
   overloaded: 'the gateway could not take the reading before its outbox drained',

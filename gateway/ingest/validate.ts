@@ -1,7 +1,7 @@
 // Validates what a device or the website sends and turns each good record into its landing line
 // (NDJSON with exactly the seed's fields, in the seed's order). A bad message or reading is an
 // expected outcome, returned with its reason, never thrown.
-import { DATASETS, type FieldSpec } from '../../contracts/datasets.js'
+import { DATASETS, type FieldSpec, type IntegerRange } from '../../contracts/datasets.js'
 import {
   AXIS_LIMIT, DISTANCE_RANGE, MAX_FUTURE_SKEW_MS, MIN_READING_TIME_MS, type RejectReason
 } from '../../contracts/readings.js'
@@ -40,6 +40,10 @@ export interface Limits {
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v)
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v)
+// In /u mode a surrogate pair is one code point, so only a lone surrogate matches. JSON.stringify
+// writes it as a \uD8xx escape, which no UTF-8 line can carry: the pipeline quarantines the line.
+const LONE_SURROGATE = /\p{Cs}/u
+const isText = (v: string): boolean => !LONE_SURROGATE.test(v)
 
 function checkTime (v: unknown, field: string, nowMs: number): [RejectReason, string] | undefined {
   if (v === undefined || v === null) return ['missing_field', field]
@@ -109,6 +113,7 @@ export function validateDeviceMessage (kind: DeviceKind, identity: string, paylo
   } else {
     items = [o]
   }
+  if (!isText(identity)) return { ...refuse('invalid_text', 'the device identity holds a lone UTF-16 surrogate'), seq, readings: items.length }
   const lines: string[] = []
   const rejections: Rejection[] = []
   const idJson = JSON.stringify(identity)
@@ -130,22 +135,34 @@ export function validateDeviceMessage (kind: DeviceKind, identity: string, paylo
 
 export interface Problem { index: number, field: string | null, reason: RejectReason, detail: string }
 
-function checkField (spec: FieldSpec, value: unknown): [RejectReason, string] | undefined {
+// The contract's range holds on both sides; the gateway also knows the time, as it does for readings.
+function checkRange (spec: FieldSpec, range: IntegerRange, value: number, nowMs: number): [RejectReason, string] | undefined {
+  const maxMs = Math.min(range.max - 1, nowMs + MAX_FUTURE_SKEW_MS)
+  if (value >= range.min && value <= maxMs) return undefined
+  return ['out_of_range', `${spec.name} ${value} is not an epoch-ms time from ${new Date(range.min).toISOString()} to ${new Date(maxMs).toISOString()}`]
+}
+
+function checkField (spec: FieldSpec, value: unknown, nowMs: number): [RejectReason, string] | undefined {
   if (value === undefined || value === null) return spec.required ? ['missing_field', `${spec.name} is required`] : undefined
   switch (spec.kind) {
     case 'string':
       if (typeof value !== 'string') return ['wrong_type', `${spec.name} must be a string`]
       if (spec.nonEmpty === true && value.trim() === '') return ['wrong_type', `${spec.name} must not be empty`]
+      if (!isText(value)) return ['invalid_text', `${spec.name} holds a lone UTF-16 surrogate (half of a character)`]
       return undefined
     case 'integer':
-      return isInt(value) ? undefined : ['wrong_type', `${spec.name} must be an integer (epoch ms)`]
+      if (!isInt(value)) return ['wrong_type', `${spec.name} must be an integer (epoch ms)`]
+      return spec.range === undefined ? undefined : checkRange(spec, spec.range, value, nowMs)
     case 'number':
       return isNum(value) ? undefined : ['wrong_type', `${spec.name} must be a number`]
   }
 }
 
-/** A customer record from the website or fulfilment: the seed's fields, typed; absent consent stays absent. */
-export function validateCustomer (record: unknown, index: number): (LandingRecord & { email: string }) | Problem[] {
+/**
+ * A customer record from the website or fulfilment: the seed's fields, typed, dates in range;
+ * absent consent stays absent. What it accepts, the pipeline keeps (test/contracts/validation.test.ts).
+ */
+export function validateCustomer (record: unknown, index: number, nowMs = Date.now()): (LandingRecord & { email: string }) | Problem[] {
   if (typeof record !== 'object' || record === null || Array.isArray(record)) {
     return [{ index, field: null, reason: 'not_a_reading', detail: 'a customer record must be a JSON object' }]
   }
@@ -153,7 +170,7 @@ export function validateCustomer (record: unknown, index: number): (LandingRecor
   const problems: Problem[] = []
   const out: Record<string, unknown> = {}
   for (const spec of DATASETS.customer.fields) {
-    const bad = checkField(spec, o[spec.name])
+    const bad = checkField(spec, o[spec.name], nowMs)
     if (bad !== undefined) problems.push({ index, field: spec.name, reason: bad[0], detail: bad[1] })
     else if (o[spec.name] !== undefined && o[spec.name] !== null) out[spec.name] = o[spec.name]
   }

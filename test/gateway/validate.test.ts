@@ -51,8 +51,42 @@ t.test('bad messages and readings are refused with a reason', async (t) => {
 })
 
 t.test('customer records: the seed fields, typed; absent consent stays absent', async (t) => {
-  const ok = validateCustomer({ customerName: 'A B', email: 'a@test.com', serialNumber: 's', registrationDate: 1, lastUpdateDate: 2, unknown: 1 }, 0)
-  t.same(Array.isArray(ok) ? ok : JSON.parse(ok.line), { customerName: 'A B', email: 'a@test.com', serialNumber: 's', registrationDate: 1, lastUpdateDate: 2 })
-  const bad = validateCustomer({ email: '', serialNumber: 5, shareWithResearchAsOfDate: 'yes' }, 3)
+  const ok = validateCustomer({ customerName: 'A B', email: 'a@test.com', serialNumber: 's', registrationDate: 1655564444103, lastUpdateDate: 1655564444104, unknown: 1 }, 0, now)
+  t.same(Array.isArray(ok) ? ok : JSON.parse(ok.line), { customerName: 'A B', email: 'a@test.com', serialNumber: 's', registrationDate: 1655564444103, lastUpdateDate: 1655564444104 })
+  const bad = validateCustomer({ email: '', serialNumber: 5, shareWithResearchAsOfDate: 'yes' }, 3, now)
   t.same(Array.isArray(bad) ? bad.map((p) => [p.index, p.field, p.reason]) : bad, [[3, 'email', 'wrong_type'], [3, 'serialNumber', 'wrong_type'], [3, 'shareWithResearchAsOfDate', 'wrong_type']])
+})
+
+t.test('customer dates are epoch ms from 2015 to a day ahead, as reading times are', async (t) => {
+  const at = (over: Record<string, unknown>): string[] | string => {
+    const out = validateCustomer({ email: 'a@test.com', serialNumber: 's', ...over }, 0, now)
+    return Array.isArray(out) ? out.map((p) => `${String(p.field)} ${p.reason}`) : 'ok'
+  }
+  const real = 1655564444103
+  t.equal(at({ registrationDate: real, lastUpdateDate: real, shareWithResearchAsOfDate: real, shareWithPublicAsOfDate: real, shareWithFriendsAsOfDate: real }), 'ok')
+  t.equal(at({ lastUpdateDate: Date.UTC(2015, 0, 1) }), 'ok', 'the first instant of 2015')
+  t.equal(at({ lastUpdateDate: now + 86_400_000 }), 'ok', 'a day ahead')
+  t.same(at({ lastUpdateDate: real * 1000 }), ['lastUpdateDate out_of_range'], 'microseconds')
+  t.same(at({ registrationDate: Math.floor(real / 1000) }), ['registrationDate out_of_range'], 'seconds')
+  t.same(at({ shareWithResearchAsOfDate: Date.UTC(2015, 0, 1) - 1 }), ['shareWithResearchAsOfDate out_of_range'])
+  t.same(at({ shareWithPublicAsOfDate: now + 86_400_001 }), ['shareWithPublicAsOfDate out_of_range'])
+  t.same(at({ shareWithFriendsAsOfDate: -real }), ['shareWithFriendsAsOfDate out_of_range'])
+  t.same(at({ lastUpdateDate: 1.5e18 }), ['lastUpdateDate wrong_type'], 'nanoseconds are beyond exact integers')
+  // the range holds whatever the clock says: far in the future the contract's end still applies
+  const farFuture = validateCustomer({ email: 'a@test.com', serialNumber: 's', lastUpdateDate: Date.UTC(2100, 0, 1) }, 0, Date.UTC(2100, 0, 1))
+  t.same(Array.isArray(farFuture) ? farFuture.map((p) => p.reason) : farFuture, ['out_of_range'])
+})
+
+t.test('text that no landing line can carry is refused: a lone UTF-16 surrogate', async (t) => {
+  const text = (over: Record<string, unknown>): string[] | string => {
+    const out = validateCustomer({ email: 'a@test.com', serialNumber: 's', lastUpdateDate: 1655564444103, ...over }, 0, now)
+    return Array.isArray(out) ? out.map((p) => `${String(p.field)} ${p.reason}`) : 'ok'
+  }
+  t.same(text({ customerName: JSON.parse('"Anna \\ud83d"') }), ['customerName invalid_text'], 'an emoji cut in half by truncation')
+  t.same(text({ email: 'a\udc00@test.com' }), ['email invalid_text'], 'a low surrogate alone')
+  t.same(text({ phone: '\ude00\ud83d' }), ['phone invalid_text'], 'a pair in the wrong order')
+  t.equal(text({ customerName: 'Anna 😀', birthDay: 'x\u0000\u2028\u007f\ufffe' }), 'ok', 'a whole pair, control characters and noncharacters are text')
+  const device = validateDeviceMessage('accelerometer', 'dev-\ud800', JSON.stringify({ timestamp: 1655564444103, x: 0, y: 0, z: 0 }), limits, now)
+  t.same(device.rejections.map((r) => r.reason), ['invalid_text'], 'an identity that is not text is refused too')
+  t.same(device.lines, [])
 })
