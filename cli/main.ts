@@ -71,7 +71,7 @@ export async function main (argv: string[]): Promise<number> {
     const coded = codedError(err)
     if (coded !== undefined) {
       console.error(`stedi ${command.name}: ${coded.message} [${coded.code}]`)
-      return coded.code === 'PIPE_ERR_BUSY' ? EXIT.busy : EXIT.failed
+      return coded.code === 'PIPE_ERR_BUSY' || coded.code === 'GW_ERR_STATE_BUSY' ? EXIT.busy : EXIT.failed
     }
     console.error(`stedi ${command.name}: unexpected error: ${(err as Error).stack ?? String(err)}`)
     return EXIT.failed

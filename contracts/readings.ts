@@ -26,8 +26,9 @@ export const REJECT_REASONS = Object.freeze({
   out_of_range: 'a value is outside its believable range',
   invalid_text: 'a text field holds a lone UTF-16 surrogate (half of an emoji cut by truncation): no landing line can carry it',
   identity_mismatch: 'the reading names another device than the one sending it',
-  rate_limited: 'the device sent faster than its rate limit allows',
-  overloaded: 'the gateway could not take the reading before its outbox drained',
+  rate_limited: 'the device sent faster than its rate limit allows: not acknowledged (MQTT: the connection is closed; HTTP: 429), the device sends it again',
+  overloaded: 'the outbox (or the state disk) was full: not acknowledged (MQTT: the connection is closed; HTTP: 503), the device sends it again',
+  connection_closed: 'the connection closed while the message waited to be taken: not acknowledged, the device sends it again',
   request_refused: 'a customer record sent in a request that was refused for another record\'s problems'
 } as const)
 export type RejectReason = keyof typeof REJECT_REASONS

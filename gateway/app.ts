@@ -1,27 +1,32 @@
-// Builds the gateway from its parts: the outbox, a sink, the batcher, the ingest path, the MQTT
-// broker (TCP, and WebSocket on the HTTP server at /mqtt) and the HTTP API. It reads no
-// environment and handles no signals: the process owner (cli/commands/gateway.ts) does.
+// Builds the gateway from its parts: the state lock, the outbox, a sink, the batcher, the ingest
+// path, the MQTT broker (TCP, and WebSocket on the HTTP server at /mqtt) and the HTTP API. It reads
+// no environment and handles no signals: the process owner (cli/commands/gateway.ts) does.
 import net from 'node:net'
+import type { Duplex } from 'node:stream'
 import { Aedes } from 'aedes'
 import type { FastifyInstance } from 'fastify'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import { DATASET_NAMES } from '../contracts/datasets.js'
 import type { Logger } from '../common/logger.js'
-import { createAuthenticate } from './broker/authenticate.js'
-import { createAuthorizePublish, createAuthorizeSubscribe } from './broker/authorize.js'
+import { createAuthenticate, createPreConnect } from './broker/authenticate.js'
+import { createAuthorizeForward, createAuthorizePublish, createAuthorizeSubscribe } from './broker/authorize.js'
+import { guardPackets } from './broker/packet-guard.js'
 import type { GatewayConfig } from './config.js'
 import { GatewayError } from './errors.js'
 import { buildHttp } from './http/app.js'
 import { type Batcher, createBatcher } from './ingest/batcher.js'
-import { Outbox } from './ingest/outbox.js'
 import { createIngest } from './ingest/service.js'
 import { createFileSink } from './ingest/sinks/file.js'
 import { createFirehoseSink } from './ingest/sinks/firehose.js'
 import type { Sink } from './ingest/sinks/sink.js'
 import { type GatewayMetrics, createMetrics } from './metrics.js'
+import { Outbox } from './outbox/outbox.js'
+import { REJECTION_LIMITS } from './outbox/rejection-budget.js'
+import { acquireStateLock } from './outbox/state-lock.js'
+import { type StateBudget, createStateBudget } from './state-budget.js'
 
 export interface Gateway {
-  /** listens on the configured ports (0 = any free port) and resolves with the ports taken */
+  /** listens on the configured ports (0 = any free port) and resolves with the ports taken; closes everything if it cannot */
   start: () => Promise<{ mqttPort: number, httpPort: number }>
   /** stops accepting, lands everything acknowledged, closes; idempotent */
   close: () => Promise<void>
@@ -29,32 +34,77 @@ export interface Gateway {
   readonly outbox: Outbox
   readonly batcher: Batcher
   readonly metrics: GatewayMetrics
+  /** the state folder's size within its budget */
+  readonly state: StateBudget
 }
 
 export async function buildGateway (config: GatewayConfig, options: { logger: Logger, sink?: Sink }): Promise<Gateway> {
   const logger = options.logger.child({ component: 'gateway' })
   const metrics = createMetrics()
-  const outbox = await Outbox.open(config.stateDir, { commitWindowMs: config.commitWindowMs, maxRecords: config.batch.maxRecords, maxBytes: config.batch.maxBytes })
+  const lock = await acquireStateLock(config.stateDir)
+  let outbox: Outbox
+  try {
+    outbox = await Outbox.open(config.stateDir, {
+      commitWindowMs: config.commitWindowMs,
+      maxRecords: config.batch.maxRecords,
+      maxBytes: config.batch.maxBytes,
+      rejections: { ...REJECTION_LIMITS, perDevicePerSecond: config.rejectionRecords.perSecond, perDeviceBurst: config.rejectionRecords.burst },
+      onIndexed: (o) => {
+        // the ledger's decision is final: these are the counts that reconcile with what lands
+        if (o.accepted > 0) metrics.accepted.inc({ dataset: o.dataset }, o.accepted)
+        if (o.duplicates > 0) metrics.deduplicated.inc({ dataset: o.dataset }, o.duplicates)
+        if (o.conflicts > 0) metrics.seqConflicts.inc({ dataset: o.dataset }, o.conflicts)
+        if (o.notItemized > 0) metrics.notItemized.inc({ dataset: o.dataset }, o.notItemized)
+        for (const [reason, n] of Object.entries(o.rejected)) metrics.rejected.inc({ dataset: o.dataset, reason }, n)
+      }
+    })
+  } catch (err) {
+    await lock.release()
+    throw err
+  }
   const sink = options.sink ?? (config.sink === 'firehose'
     ? createFirehoseSink({ config: config.firehose! })
-    : await createFileSink(config.landingDir))
+    : await createFileSink(config.landingDir).catch(async (err: unknown) => { await outbox.release(); await lock.release(); throw err }))
   const batcher = createBatcher({ outbox, sink, policy: config.batch, metrics, logger })
-  const ingest = createIngest({ config, outbox, batcher, metrics })
+  const budget = createStateBudget({ outbox, maxBytes: config.maxStateBytes, retentionMs: config.ledgerRetentionMs, logger })
+  const ingest = createIngest({ config, outbox, batcher, metrics, stateFull: budget.full })
 
   const broker = await Aedes.createBroker({
+    connectTimeout: config.connectTimeoutMs,
+    preConnect: createPreConnect(metrics),
     authenticate: createAuthenticate(config.secrets, config.allowAnonymous),
-    authorizePublish: createAuthorizePublish({ ingest, metrics, logger, allowAnonymous: config.allowAnonymous }),
-    authorizeSubscribe: createAuthorizeSubscribe({ metrics, allowAnonymous: config.allowAnonymous })
+    authorizePublish: createAuthorizePublish({ ingest, metrics, logger, allowAnonymous: config.allowAnonymous, maxAckDelayMs: config.maxAckDelayMs }),
+    authorizeSubscribe: createAuthorizeSubscribe({ metrics, allowAnonymous: config.allowAnonymous }),
+    authorizeForward: createAuthorizeForward(config.allowAnonymous)
   })
   broker.on('clientError', (client, err) => { logger.debug({ client: client.id, err: err.message }, 'client error') })
-  const mqttServer = net.createServer((socket) => { broker.handle(socket) })
+  // every connection goes through the packet guard; all are tracked so that close can cut them
+  const connections = new Set<Duplex>()
+  const handle = (conn: Duplex, transport: 'mqtt' | 'ws', req?: unknown): void => {
+    connections.add(conn)
+    conn.once('close', () => connections.delete(conn))
+    let client: { connected?: boolean } | undefined
+    const guarded = guardPackets(conn, { preAuthBytes: config.maxPreAuthPacketBytes, packetBytes: config.maxPacketBytes },
+      () => client?.connected === true,
+      { onViolation: (declared, limit, authenticated) => {
+        metrics.connectionsClosed.inc({ transport, reason: authenticated ? 'packet_too_large' : 'preauth_packet_too_large' })
+        logger.debug({ declared, limit, authenticated }, 'MQTT packet over its limit: connection closed')
+      } })
+    client = broker.handle(guarded, req as never) as unknown as { connected?: boolean }
+  }
+  // acknowledgements are small and latency is what devices wait on: no Nagle delay
+  const mqttServer = net.createServer({ noDelay: true }, (socket) => { handle(socket, 'mqtt') })
+  mqttServer.maxConnections = config.maxConnections
   let listening = false
 
   metrics.addGauge('stedi_outbox_depth', 'readings accepted and not yet claimed by a flush, by dataset',
     () => DATASET_NAMES.map((d) => [{ dataset: d }, outbox.pendingStats(d).records]))
   metrics.addGauge('stedi_outbox_oldest_age_seconds', 'age of the oldest reading waiting in the outbox, by dataset',
     () => DATASET_NAMES.map((d) => { const o = outbox.pendingStats(d).oldestMs; return [{ dataset: d }, o === null ? 0 : (Date.now() - o) / 1000] }))
-  metrics.addGauge('stedi_connected_devices', 'MQTT connections open now', () => [[{}, broker.connectedClients]])
+  metrics.addGauge('stedi_connected_devices', 'MQTT connections open now (authenticated)', () => [[{}, broker.connectedClients]])
+  metrics.addGauge('stedi_open_connections', 'MQTT and WebSocket connections open now, authenticated or not', () => [[{}, connections.size]])
+  metrics.addGauge('stedi_state_used_bytes', 'bytes the gateway state uses (its budget: --max-state-bytes)', () => [[{}, budget.usedBytes()]])
+  metrics.addGauge('stedi_state_retention_seconds', 'how long landed readings are kept now (shorter than configured when the state is over its budget)', () => [[{}, budget.retentionMs() / 1000]])
   // the standard process metrics, so that a load test (or Prometheus) sees memory and CPU
   metrics.addGauge('process_resident_memory_bytes', 'resident memory of the gateway process', () => [[{}, process.memoryUsage.rss()]])
   metrics.addGauge('process_cpu_seconds_total', 'CPU time of the gateway process (user + system)', () => {
@@ -70,68 +120,81 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
     secrets: config.secrets,
     allowAnonymous: config.allowAnonymous,
     maxPayloadBytes: config.maxPayloadBytes,
+    timeouts: { connectMs: config.connectTimeoutMs, requestMs: config.requestTimeoutMs, keepAliveMs: config.keepAliveTimeoutMs },
+    maxConnections: config.maxConnections,
     readiness: [
       { name: 'broker', check: async () => listening ? undefined : 'the MQTT listener is not up' },
       { name: 'landing', check: async () => await sink.check() },
       {
         name: 'outbox',
         check: async () => {
-          const error = batcher.lastError()
+          const error = batcher.lastError() ?? outbox.indexFailure()
           if (error !== undefined) return `flushes are failing: ${error}`
           const oldest = Math.min(...DATASET_NAMES.map((d) => outbox.pendingStats(d).oldestMs ?? Infinity))
           return Number.isFinite(oldest) && Date.now() - oldest > config.maxOutboxAgeMs
             ? `the oldest waiting reading is ${Math.round((Date.now() - oldest) / 1000)} s old` : undefined
         }
-      }
+      },
+      { name: 'state', check: async () => budget.problem() }
     ]
   })
-  const wss = new WebSocketServer({ server: http.server, path: '/mqtt' })
-  wss.on('connection', (ws, req) => { broker.handle(createWebSocketStream(ws), req) })
+  const wss = new WebSocketServer({ server: http.server, path: '/mqtt', maxPayload: config.maxPacketBytes })
+  wss.on('connection', (ws, req) => { handle(createWebSocketStream(ws), 'ws', req) })
 
-  let janitor: NodeJS.Timeout | undefined
   let closing: Promise<void> | undefined
+  const close = async (): Promise<void> => {
+    closing ??= (async () => {
+      listening = false
+      budget.stop()
+      // 1. stop taking: no new connections; in-flight requests and commits get a grace period,
+      //    then every connection is cut (a client that never finishes its request cannot hold us)
+      const grace = setTimeout(() => {
+        http.server.closeAllConnections()
+        for (const c of connections) c.destroy()
+      }, config.shutdownGraceMs)
+      await new Promise<void>((resolve) => { mqttServer.close(() => resolve()); setImmediate(() => { if (!mqttServer.listening) resolve() }) })
+      await new Promise<void>((resolve) => { broker.close(() => resolve()) })
+      for (const ws of wss.clients) ws.terminate()
+      wss.close()
+      for (const c of connections) c.destroy()
+      await http.close()
+      clearTimeout(grace)
+      // 2. what was acknowledged lands: commits in flight finish, then every waiting reading is flushed
+      await outbox.stopAccepting()
+      await batcher.stop()
+      await batcher.drain().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'final flush failed; the readings stay in the outbox for the next start'))
+      await sink.close()
+      await outbox.release()
+      await lock.release()
+    })()
+    await closing
+  }
 
   return {
     http,
     outbox,
     batcher,
     metrics,
+    state: budget,
     start: async () => {
-      await batcher.start()
       try {
+        await batcher.start()
         await new Promise<void>((resolve, reject) => {
           mqttServer.once('error', reject)
           mqttServer.listen(config.mqttPort, config.host, () => { mqttServer.off('error', reject); resolve() })
         })
         await http.listen({ port: config.httpPort, host: config.host })
       } catch (err) {
+        // a gateway that cannot listen must not keep running, listening on nothing
+        await close().catch(() => undefined)
         throw new GatewayError('GW_ERR_LISTEN', `cannot listen on ${config.host} (MQTT ${config.mqttPort}, HTTP ${config.httpPort}): ${(err as Error).message}`, { cause: err })
       }
       listening = true
-      janitor = setInterval(() => {
-        outbox.prune(Date.now() - config.ledgerRetentionMs).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'ledger prune failed'))
-      }, 3_600_000)
-      janitor.unref()
-      return { mqttPort: (mqttServer.address() as net.AddressInfo).port, httpPort: (http.server.address() as net.AddressInfo).port }
+      budget.start()
+      const ports = { mqttPort: (mqttServer.address() as net.AddressInfo).port, httpPort: (http.server.address() as net.AddressInfo).port }
+      await lock.describe({ mqtt: ports.mqttPort, http: ports.httpPort })
+      return ports
     },
-    close: async () => {
-      closing ??= (async () => {
-        listening = false
-        if (janitor !== undefined) clearInterval(janitor)
-        // 1. stop taking: no new connections, existing clients disconnected, HTTP drained
-        await new Promise<void>((resolve) => { mqttServer.close(() => resolve()); setImmediate(() => { if (!mqttServer.listening) resolve() }) })
-        await new Promise<void>((resolve) => { broker.close(() => resolve()) })
-        for (const ws of wss.clients) ws.terminate()
-        wss.close()
-        await http.close()
-        // 2. what was acknowledged lands: commits in flight finish, then every waiting reading is flushed
-        await outbox.stopAccepting()
-        await batcher.stop()
-        await batcher.drain().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'final flush failed; the readings stay in the outbox for the next start'))
-        await sink.close()
-        await outbox.release()
-      })()
-      await closing
-    }
+    close
   }
 }

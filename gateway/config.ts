@@ -51,13 +51,34 @@ export interface GatewayConfig {
   readonly ledgerRetentionMs: number
   /** readiness fails when the oldest waiting reading is older than this (ms) */
   readonly maxOutboxAgeMs: number
+  /** how long an MQTT publish may wait for admission (rate limit, full outbox) before it is refused unacknowledged and its connection closed (ms) */
+  readonly maxAckDelayMs: number
+  /** largest MQTT packet before authentication, i.e. the CONNECT (bytes) */
+  readonly maxPreAuthPacketBytes: number
+  /** largest MQTT packet or WebSocket frame once authenticated (bytes); a larger one closes the connection unacknowledged */
+  readonly maxPacketBytes: number
+  /** an MQTT connection must send its CONNECT, and an HTTP request its headers, within this (ms) */
+  readonly connectTimeoutMs: number
+  /** an HTTP request must arrive whole (headers and body) within this (ms) */
+  readonly requestTimeoutMs: number
+  /** an idle HTTP keep-alive connection is closed after this (ms) */
+  readonly keepAliveTimeoutMs: number
+  /** open connections per listener (MQTT, HTTP) at most; more are refused at once */
+  readonly maxConnections: number
+  /** on close, requests and commits in flight get this long before connections are cut (ms) */
+  readonly shutdownGraceMs: number
+  /** the state folder's database may use this many bytes: above it, landed data goes early (its retention shortens) and, if that is not enough, new readings are refused */
+  readonly maxStateBytes: number
+  /** itemized rejection records per device: sustained per second, and the burst; the rest are counted */
+  readonly rejectionRecords: { readonly perSecond: number, readonly burst: number }
 }
 
-export type GatewayConfigInput = Partial<Omit<GatewayConfig, 'batch' | 'rateLimit'>> & {
+export type GatewayConfigInput = Partial<Omit<GatewayConfig, 'batch' | 'rateLimit' | 'rejectionRecords'>> & {
   landingDir: string
   stateDir: string
   batch?: Partial<BatchPolicy>
   rateLimit?: Partial<GatewayConfig['rateLimit']>
+  rejectionRecords?: Partial<GatewayConfig['rejectionRecords']>
 }
 
 export const GATEWAY_DEFAULTS = Object.freeze({
@@ -70,28 +91,34 @@ export const GATEWAY_DEFAULTS = Object.freeze({
   maxPayloadBytes: 512 * 1024,
   maxOutboxRecords: 2_000_000,
   ledgerRetentionMs: 7 * 86_400_000,
-  maxOutboxAgeMs: 60_000
+  maxOutboxAgeMs: 60_000,
+  maxAckDelayMs: 5_000,
+  maxPreAuthPacketBytes: 8 * 1024,
+  maxPacketBytes: 1024 * 1024,
+  connectTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 10_000,
+  maxConnections: 10_000,
+  shutdownGraceMs: 5_000,
+  maxStateBytes: 8 * 1024 ** 3,
+  rejectionRecords: { perSecond: 5, burst: 1_000 }
 })
 
 export function createGatewayConfig (input: GatewayConfigInput): GatewayConfig {
+  // options left undefined take their defaults
+  const given = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as GatewayConfigInput
   const config: GatewayConfig = {
+    ...GATEWAY_DEFAULTS,
+    sink: 'file',
+    allowAnonymous: false,
+    maxBatchReadings: MAX_BATCH_READINGS,
+    ...given,
     landingDir: path.resolve(input.landingDir),
     stateDir: path.resolve(input.stateDir),
-    host: input.host ?? GATEWAY_DEFAULTS.host,
-    mqttPort: input.mqttPort ?? GATEWAY_DEFAULTS.mqttPort,
-    httpPort: input.httpPort ?? GATEWAY_DEFAULTS.httpPort,
-    sink: input.sink ?? 'file',
-    firehose: input.firehose,
     secrets: Object.freeze([...(input.secrets ?? [])]),
-    allowAnonymous: input.allowAnonymous ?? false,
     batch: Object.freeze({ ...GATEWAY_DEFAULTS.batch, ...input.batch }),
-    commitWindowMs: input.commitWindowMs ?? GATEWAY_DEFAULTS.commitWindowMs,
     rateLimit: Object.freeze({ ...GATEWAY_DEFAULTS.rateLimit, ...input.rateLimit }),
-    maxPayloadBytes: input.maxPayloadBytes ?? GATEWAY_DEFAULTS.maxPayloadBytes,
-    maxBatchReadings: input.maxBatchReadings ?? MAX_BATCH_READINGS,
-    maxOutboxRecords: input.maxOutboxRecords ?? GATEWAY_DEFAULTS.maxOutboxRecords,
-    ledgerRetentionMs: input.ledgerRetentionMs ?? GATEWAY_DEFAULTS.ledgerRetentionMs,
-    maxOutboxAgeMs: input.maxOutboxAgeMs ?? GATEWAY_DEFAULTS.maxOutboxAgeMs
+    rejectionRecords: Object.freeze({ ...GATEWAY_DEFAULTS.rejectionRecords, ...input.rejectionRecords })
   }
   const bad = (message: string): never => { throw new GatewayError('GW_ERR_CONFIG', message) }
   const port = (name: string, p: number): void => { if (!Number.isInteger(p) || p < 0 || p > 65535) bad(`${name} must be a port number from 0 to 65535 (got ${p})`) }
@@ -104,6 +131,11 @@ export function createGatewayConfig (input: GatewayConfigInput): GatewayConfig {
   positive('rateLimit.readingsPerSecond', config.rateLimit.readingsPerSecond)
   positive('rateLimit.burst', config.rateLimit.burst)
   positive('maxPayloadBytes', config.maxPayloadBytes)
+  for (const k of ['maxAckDelayMs', 'maxPreAuthPacketBytes', 'maxPacketBytes', 'connectTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'maxConnections', 'shutdownGraceMs', 'maxStateBytes'] as const) positive(k, config[k])
+  positive('rejectionRecords.perSecond', config.rejectionRecords.perSecond)
+  positive('rejectionRecords.burst', config.rejectionRecords.burst)
+  // a payload the validator would refuse as oversized must still fit a packet, so that it is acknowledged and recorded
+  if (config.maxPacketBytes < config.maxPayloadBytes) bad(`maxPacketBytes (${config.maxPacketBytes}) must be at least maxPayloadBytes (${config.maxPayloadBytes})`)
   if (config.commitWindowMs < 0) bad('commitWindowMs must be 0 or more')
   if (config.sink !== 'file' && config.sink !== 'firehose') bad(`--sink must be file or firehose (got ${String(config.sink)})`)
   if (config.sink === 'firehose' && config.firehose === undefined) bad('--sink firehose needs the firehose region and delivery streams')

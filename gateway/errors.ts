@@ -5,6 +5,7 @@ export const GATEWAY_ERRORS = Object.freeze({
   GW_ERR_NO_SECRET: 'no gateway secret and not --allow-anonymous',
   GW_ERR_LISTEN: 'a listener could not start',
   GW_ERR_STATE: 'the gateway state (outbox) cannot be opened',
+  GW_ERR_STATE_BUSY: 'another gateway holds the state folder',
   GW_ERR_LANDING: 'the landing folder is not writable',
   GW_ERR_SINK: 'the sink failed to publish a batch',
   GW_ERR_CLOSED: 'the gateway is shutting down'

@@ -62,6 +62,11 @@ export interface GatewayMetrics {
   recordsFlushed: Counter
   sinkErrors: Counter
   aclDenied: Counter
+  refused: Counter
+  seqConflicts: Counter
+  notItemized: Counter
+  connectionsClosed: Counter
+  willsDropped: Counter
   flushLatency: Histogram
   ackLatency: Histogram
   addGauge: (name: string, help: string, read: () => Array<[Labels, number]>) => void
@@ -72,19 +77,24 @@ export function createMetrics (): GatewayMetrics {
   const gauges: Gauge[] = []
   const m = {
     received: new Counter('stedi_readings_received_total', 'readings received, valid or not, by dataset and transport'),
-    accepted: new Counter('stedi_readings_accepted_total', 'readings committed to the outbox, by dataset'),
-    rejected: new Counter('stedi_readings_rejected_total', 'readings refused, by dataset and reason'),
+    accepted: new Counter('stedi_readings_accepted_total', 'readings acknowledged and kept to land (counted when the ledger has ruled out a redelivery), by dataset'),
+    rejected: new Counter('stedi_readings_rejected_total', 'readings acknowledged but refused as invalid (never landed), by dataset and reason'),
     deduplicated: new Counter('stedi_readings_deduplicated_total', 'readings already accepted before (redeliveries), by dataset'),
     batchesFlushed: new Counter('stedi_batches_flushed_total', 'landing files (or Firehose batches) published, by dataset'),
     bytesFlushed: new Counter('stedi_bytes_flushed_total', 'bytes of landing records published, by dataset'),
     recordsFlushed: new Counter('stedi_records_flushed_total', 'landing records published, by dataset'),
     sinkErrors: new Counter('stedi_sink_errors_total', 'failed publication attempts, by dataset'),
     aclDenied: new Counter('stedi_acl_denied_total', 'publishes and subscriptions refused by the device ACL, by action'),
+    refused: new Counter('stedi_readings_refused_total', 'readings refused without an acknowledgement (the device sends them again), by dataset, reason and transport'),
+    seqConflicts: new Counter('stedi_seq_conflicts_total', 'messages that reused a seq with other content (they land), by dataset'),
+    notItemized: new Counter('stedi_rejections_not_itemized_total', 'refusals counted but not itemized in the ledger (over the per-device cap), by dataset'),
+    willsDropped: new Counter('stedi_mqtt_wills_dropped_total', 'MQTT wills removed at CONNECT (a device topic keeps no will)'),
+    connectionsClosed: new Counter('stedi_connections_closed_total', 'connections the gateway closed to protect itself, by transport and reason'),
     flushLatency: new Histogram('stedi_flush_latency_seconds', 'time from a flush claim to its publication', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]),
     ackLatency: new Histogram('stedi_ack_latency_seconds', 'time from a message\'s arrival to its acknowledgement', [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]),
     addGauge: (name: string, help: string, read: () => Array<[Labels, number]>) => { gauges.push(new Gauge(name, help, read)) },
     render: () => [
-      m.received, m.accepted, m.rejected, m.deduplicated, m.batchesFlushed, m.bytesFlushed, m.recordsFlushed, m.sinkErrors, m.aclDenied,
+      m.received, m.accepted, m.rejected, m.deduplicated, m.refused, m.seqConflicts, m.notItemized, m.batchesFlushed, m.bytesFlushed, m.recordsFlushed, m.sinkErrors, m.aclDenied, m.connectionsClosed, m.willsDropped,
       m.flushLatency, m.ackLatency, ...gauges
     ].map((x) => x.render()).join('\n') + '\n'
   }

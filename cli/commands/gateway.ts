@@ -12,6 +12,13 @@ export function secretsFromEnv (env: NodeJS.ProcessEnv = process.env): string[] 
   return [env.STEDI_GATEWAY_SECRET, env.STEDI_GATEWAY_SECRET_PREVIOUS].filter((s): s is string => s !== undefined && s !== '')
 }
 
+function duration (flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  const ms = parseDurationMs(value)
+  if (ms === undefined) throw new UsageError(`${flag} takes a duration such as 2s or 500ms (got ${value})`)
+  return ms
+}
+
 export const gateway: Command = {
   name: 'gateway',
   usage: `stedi gateway --landing DIR --state DIR [options]
@@ -37,19 +44,32 @@ accepted during a rotation); \`stedi devices token\` prints one.
   --max-batch-bytes N       bytes per landing file (default ${GATEWAY_DEFAULTS.batch.maxBytes})
   --max-batch-age DURATION  how long a reading may wait for its file (default ${GATEWAY_DEFAULTS.batch.maxAgeMs}ms)
   --rate-limit N            readings per second per device (default ${GATEWAY_DEFAULTS.rateLimit.readingsPerSecond}; burst 10x)
-  --allow-anonymous         DEVELOPMENT ONLY: any client may connect and publish as any device`,
+  --max-ack-delay DURATION  how long a publish may wait for room before it is refused unacknowledged
+                            and its connection closed (default ${GATEWAY_DEFAULTS.maxAckDelayMs}ms)
+  --max-payload-bytes N     largest reading payload or HTTP body (default ${GATEWAY_DEFAULTS.maxPayloadBytes})
+  --max-packet-bytes N      largest MQTT packet or WebSocket frame; larger closes the connection (default ${GATEWAY_DEFAULTS.maxPacketBytes})
+  --connect-timeout DURATION  MQTT CONNECT and HTTP headers must arrive within (default ${GATEWAY_DEFAULTS.connectTimeoutMs}ms)
+  --request-timeout DURATION  a whole HTTP request must arrive within (default ${GATEWAY_DEFAULTS.requestTimeoutMs}ms)
+  --max-connections N       open connections per listener (default ${GATEWAY_DEFAULTS.maxConnections})
+  --shutdown-grace DURATION on SIGTERM, what is in flight gets this long before connections are cut (default ${GATEWAY_DEFAULTS.shutdownGraceMs}ms)
+  --max-state-bytes N       the state folder's budget (default ${GATEWAY_DEFAULTS.maxStateBytes}): above it landed data goes early
+  --allow-anonymous         DEVELOPMENT ONLY: any client may connect and publish as any device
+
+Exit codes: 0 stopped cleanly, 1 failed (a port taken, a bad option), 3 another gateway holds --state.`,
   run: async (argv) => {
     const { values } = parse(argv, {
       landing: { type: 'string' }, state: { type: 'string' }, host: { type: 'string' },
       'mqtt-port': { type: 'string' }, 'http-port': { type: 'string' }, sink: { type: 'string' },
       'firehose-region': { type: 'string' }, 'firehose-endpoint': { type: 'string' }, 'firehose-stream-prefix': { type: 'string' },
       'max-batch-records': { type: 'string' }, 'max-batch-bytes': { type: 'string' }, 'max-batch-age': { type: 'string' },
-      'rate-limit': { type: 'string' }, 'allow-anonymous': { type: 'boolean' }
+      'rate-limit': { type: 'string' }, 'allow-anonymous': { type: 'boolean' },
+      'max-ack-delay': { type: 'string' }, 'max-payload-bytes': { type: 'string' }, 'max-packet-bytes': { type: 'string' },
+      'connect-timeout': { type: 'string' }, 'request-timeout': { type: 'string' }, 'max-connections': { type: 'string' },
+      'shutdown-grace': { type: 'string' }, 'max-state-bytes': { type: 'string' }
     })
     if (values.help === true) { console.log(gateway.usage); return 0 }
     const sink = oneOf('--sink', values.sink, ['file', 'firehose'] as const) ?? 'file'
-    const maxAgeMs = values['max-batch-age'] === undefined ? undefined : parseDurationMs(values['max-batch-age'])
-    if (values['max-batch-age'] !== undefined && maxAgeMs === undefined) throw new UsageError(`--max-batch-age takes a duration such as 2s (got ${values['max-batch-age']})`)
+    const maxAgeMs = duration('--max-batch-age', values['max-batch-age'])
     const rate = wholeNumber('--rate-limit', values['rate-limit'])
     const prefix = values['firehose-stream-prefix'] ?? 'stedi-'
     const input: GatewayConfigInput = {
@@ -74,8 +94,17 @@ accepted during a rotation); \`stedi devices token\` prints one.
         maxBytes: wholeNumber('--max-batch-bytes', values['max-batch-bytes']),
         maxAgeMs
       },
-      rateLimit: rate === undefined ? undefined : { readingsPerSecond: rate, burst: rate * 10 }
+      rateLimit: rate === undefined ? undefined : { readingsPerSecond: rate, burst: rate * 10 },
+      maxAckDelayMs: duration('--max-ack-delay', values['max-ack-delay']),
+      maxPayloadBytes: wholeNumber('--max-payload-bytes', values['max-payload-bytes']),
+      maxPacketBytes: wholeNumber('--max-packet-bytes', values['max-packet-bytes']),
+      connectTimeoutMs: duration('--connect-timeout', values['connect-timeout']),
+      requestTimeoutMs: duration('--request-timeout', values['request-timeout']),
+      maxConnections: wholeNumber('--max-connections', values['max-connections']),
+      shutdownGraceMs: duration('--shutdown-grace', values['shutdown-grace']),
+      maxStateBytes: wholeNumber('--max-state-bytes', values['max-state-bytes'])
     }
+    for (const k of Object.keys(input) as Array<keyof GatewayConfigInput>) if (input[k] === undefined) delete input[k]
     for (const k of ['maxRecords', 'maxBytes', 'maxAgeMs'] as const) if (input.batch![k] === undefined) delete input.batch![k]
     const config = createGatewayConfig(input)
     const logger = createLogger({ destination: process.stderr })

@@ -1,15 +1,17 @@
-// MQTT PUBLISH and SUBSCRIBE rules. A device publishes readings only under its own identity and
-// subscribes only inside its own subtree; its readings go through the same ingest path as HTTP,
-// and the PUBACK (sent by aedes once this callback returns) follows the outbox commit.
-import type { Client, PublishPacket, Subscription } from 'aedes'
+// MQTT PUBLISH, SUBSCRIBE and forwarding rules. A device publishes readings only under its own
+// identity and subscribes only inside its own subtree; its readings go through the same ingest
+// path as HTTP, and the PUBACK (sent by aedes once this callback returns) follows the outbox
+// commit. A message the gateway cannot take within maxAckDelayMs is refused with an error, which
+// makes aedes close the connection without a PUBACK: the device's QoS 1 resend brings it back.
+import type { AuthorizeForwardHandler, Client, PublishPacket, Subscription } from 'aedes'
 import { deviceTopicFilter, parseReadingsTopic } from '../../contracts/topics.js'
 import type { Logger } from '../../common/logger.js'
 import { type Ingest, estimateReadings } from '../ingest/service.js'
 import type { GatewayMetrics } from '../metrics.js'
 import { devices } from './authenticate.js'
 
-export function createAuthorizePublish (deps: { ingest: Ingest, metrics: GatewayMetrics, logger: Logger, allowAnonymous: boolean }) {
-  const { ingest, metrics, logger, allowAnonymous } = deps
+export function createAuthorizePublish (deps: { ingest: Ingest, metrics: GatewayMetrics, logger: Logger, allowAnonymous: boolean, maxAckDelayMs: number }) {
+  const { ingest, metrics, logger, allowAnonymous, maxAckDelayMs } = deps
   return (client: Client | null, packet: PublishPacket, callback: (err?: Error | null) => void): void => {
     if (client === null) { callback(null); return }
     const started = performance.now()
@@ -24,19 +26,48 @@ export function createAuthorizePublish (deps: { ingest: Ingest, metrics: Gateway
       callback(new Error('not authorized to publish to this topic'))
       return
     }
+    // the broker keeps and replays nothing of a readings topic: it is ingested, not relayed
+    packet.retain = false
     const { kind, identity } = target
     const payload = packet.payload as Buffer
     const estimate = estimateReadings(payload)
-    ingest.waitForAdmission(kind, identity, estimate)
-      .then(async (refused) => await ingest.device(kind, identity, payload, 'mqtt', refused === undefined ? undefined : { reason: refused, readings: estimate }))
+    ingest.waitForAdmission(kind, identity, estimate, maxAckDelayMs, () => client.closed)
+      .then(async (admission) => {
+        if (!admission.ok && admission.reason !== 'never_fits') {
+          await ingest.refuse(kind, identity, payload, 'mqtt', admission.reason)
+          // QoS 0 has no acknowledgement to withhold: the refusal is recorded, the session stays
+          if (packet.qos === 0 && admission.reason !== 'connection_closed') return
+          if (admission.reason !== 'connection_closed') metrics.connectionsClosed.inc({ transport: 'mqtt', reason: admission.reason })
+          throw new PublishRefused(`${admission.reason}: not acknowledged, closing the connection so that the device sends it again`)
+        }
+        await ingest.device(kind, identity, payload, 'mqtt', { neverFits: !admission.ok, reserved: admission.ok ? estimate : 0 })
+      })
       .then(() => {
         metrics.ackLatency.observe((performance.now() - started) / 1000)
         callback(null)
       }, (err: unknown) => {
-        // not durable: no PUBACK; the device keeps the message and sends it again
-        logger.error({ err: (err as Error).message, device }, 'could not commit a publish; closing the connection')
+        // not taken: no PUBACK; aedes closes the connection and the device sends the message again
+        if (err instanceof PublishRefused) logger.debug({ device, reason: err.message }, 'publish refused')
+        else logger.error({ err: (err as Error).message, device }, 'could not commit a publish; closing the connection')
         callback(err as Error)
       })
+  }
+}
+
+/** A publish the gateway did not take (an expected outcome, counted, not an error to log). */
+class PublishRefused extends Error {}
+
+/**
+ * What the broker may deliver to a subscriber: only messages inside the subscriber's own subtree,
+ * and never a readings topic (readings are ingested, not relayed). Queued messages of a persistent
+ * session pass here too before they are sent.
+ */
+export function createAuthorizeForward (allowAnonymous: boolean): AuthorizeForwardHandler {
+  return (client, packet) => {
+    const device = devices.get(client)
+    if (device === undefined) return allowAnonymous && parseReadingsTopic(packet.topic) === undefined ? packet : null
+    if (device.kind === 'service' || parseReadingsTopic(packet.topic) !== undefined) return null
+    return isWithin(packet.topic, deviceTopicFilter(device.kind, device.identity)) ? packet : null
   }
 }
 

@@ -1,6 +1,7 @@
 // The HTTP API (fastify): health, readiness, metrics, the OpenAPI description, customer records,
 // readings from devices that cannot hold an MQTT connection, and the record ledger.
 // It never listens: gateway/app.ts owns the server.
+import http from 'node:http'
 import swagger from '@fastify/swagger'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { DEVICE_KINDS, type DeviceKind } from '../../contracts/topics.js'
@@ -8,7 +9,8 @@ import type { Logger } from '../../common/logger.js'
 import { type DeviceIdentity, verifyCredential } from '../credentials.js'
 import type { Ingest } from '../ingest/service.js'
 import { deviceKey, estimateReadings } from '../ingest/service.js'
-import type { Outbox } from '../ingest/outbox.js'
+import { datasetOfKind } from '../ingest/validate.js'
+import type { Outbox } from '../outbox/outbox.js'
 import type { GatewayMetrics } from '../metrics.js'
 import { customersBody, readingBody, readingsResponse } from './schemas.js'
 
@@ -23,13 +25,41 @@ export interface HttpDeps {
   allowAnonymous: boolean
   maxPayloadBytes: number
   readiness: ReadinessCheck[]
+  timeouts: { connectMs: number, requestMs: number, keepAliveMs: number }
+  maxConnections: number
 }
 
 const noValidation = (): (() => boolean) => () => true
 
 export async function buildHttp (deps: HttpDeps): Promise<FastifyInstance> {
   // per-request logs would be one line per reading: only warnings and errors
-  const app = Fastify({ loggerInstance: deps.logger.child({ component: 'http' }, { level: 'warn' }) as unknown as FastifyBaseLogger, bodyLimit: deps.maxPayloadBytes })
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ component: 'http' }, { level: 'warn' }) as unknown as FastifyBaseLogger,
+    bodyLimit: deps.maxPayloadBytes,
+    // a client that trickles its request (slow headers, slow body) or idles holds a socket: bounded.
+    // Node checks these timeouts on an interval (30 s by default): check often enough to mean them
+    serverFactory: (handler) => http.createServer({
+      requestTimeout: deps.timeouts.requestMs,
+      headersTimeout: Math.min(deps.timeouts.connectMs, deps.timeouts.requestMs),
+      keepAliveTimeout: deps.timeouts.keepAliveMs,
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(deps.timeouts.requestMs / 4)))
+    }, handler),
+    connectionTimeout: deps.timeouts.requestMs + deps.timeouts.keepAliveMs,
+    // gateway/app.ts closes what is left after its grace period
+    forceCloseConnections: false
+  })
+  app.server.maxConnections = deps.maxConnections
+  // a request that needs a credential and has none is answered before its body is read, and its
+  // connection closed: an unauthenticated client cannot make the gateway hold a slow body
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.method !== 'POST' || deps.allowAnonymous) return
+    const caller = authorize(req, deps)
+    const needsService = req.url.startsWith('/v1/customers')
+    if (caller === undefined || (needsService && caller.kind !== 'service')) {
+      void reply.header('connection', 'close')
+      return await reply.code(401).send({ error: needsService ? 'a service credential is required (stedi devices token NAME --kind service)' : 'a device credential is required (Authorization: Bearer ...)' })
+    }
+  })
   await app.register(swagger, {
     openapi: {
       info: { title: 'STEDI gateway', version: '1', description: 'Device and customer ingress to the STEDI landing zone' },
@@ -99,13 +129,16 @@ export async function buildHttp (deps: HttpDeps): Promise<FastifyInstance> {
       if (device === undefined) return await reply.code(401).send({ error: 'a device credential is required (Authorization: Bearer ...)' })
       if (device.kind !== kind) return await reply.code(403).send({ error: `this credential belongs to a ${device.kind}, not a ${kind}` })
       const body = typeof req.body === 'string' ? req.body : ''
-      const admission = deps.ingest.admit(kind, device.identity, estimateReadings(body))
-      if (!admission.ok) {
+      const estimate = estimateReadings(body)
+      const admission = deps.ingest.admit(kind, device.identity, estimate)
+      if (!admission.ok && admission.reason !== 'never_fits') {
+        // not taken, so never 2xx: the device sends it again after Retry-After; the ledger keeps the refusal
+        await deps.ingest.refuse(kind, device.identity, body, 'http', admission.reason)
         if (admission.reason === 'overloaded') return await tooBusy(reply, admission.retryAfterMs)
         void reply.header('retry-after', Math.ceil(admission.retryAfterMs / 1000))
         return await reply.code(429).send({ error: 'rate_limited', retryAfterMs: admission.retryAfterMs })
       }
-      const outcome = await deps.ingest.device(kind, device.identity, body, 'http')
+      const outcome = await deps.ingest.device(kind, device.identity, body, 'http', { neverFits: !admission.ok, reserved: admission.ok ? estimate : 0 })
       const rejected = outcome.rejected.map((r) => ({ index: r.index, reason: r.reason, detail: r.detail }))
       if (outcome.accepted + outcome.duplicates === 0 && rejected.length > 0) return await reply.code(400).send({ error: 'invalid_readings', rejected })
       return await reply.code(202).send({ seq: outcome.seq, accepted: outcome.accepted, duplicates: outcome.duplicates, rejected })
@@ -129,10 +162,12 @@ export async function buildHttp (deps: HttpDeps): Promise<FastifyInstance> {
       return await reply.code(401).send({ error: 'the credential of that device is required' })
     }
     if ((seq === undefined) === (timestamp === undefined)) return await reply.code(400).send({ error: 'give exactly one of seq or timestamp' })
-    return await deps.outbox.lookup(deviceKey(kind, device), seq !== undefined ? { seq } : { timestamp: timestamp! })
+    return await deps.outbox.lookup(datasetOfKind(kind), deviceKey(kind, device), seq !== undefined ? { seq } : { timestamp: timestamp! })
   })
 
   app.setErrorHandler(async (err: Error & { statusCode?: number, code?: string }, req, reply) => {
+    // stopping: nothing was acknowledged, the client sends it again (elsewhere, or after the restart)
+    if (err.code === 'GW_ERR_CLOSED') return await tooBusy(reply, 1000)
     const status = err.statusCode ?? 500
     // a body refused before its handler (too large, not JSON) is still a refusal to count
     const dataset = datasetOfUrl(req.url)

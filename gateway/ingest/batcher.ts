@@ -5,7 +5,7 @@ import { DATASET_NAMES, type DatasetName } from '../../contracts/datasets.js'
 import type { Logger } from '../../common/logger.js'
 import type { BatchPolicy } from '../config.js'
 import type { GatewayMetrics } from '../metrics.js'
-import type { Flush, Outbox } from './outbox.js'
+import type { Flush, Outbox } from '../outbox/outbox.js'
 import type { Sink } from './sinks/sink.js'
 
 export interface Batcher {
@@ -31,11 +31,17 @@ export function createBatcher (deps: { outbox: Outbox, sink: Sink, policy: Batch
 
   const publish = async (flush: Flush): Promise<void> => {
     const started = performance.now()
-    await sink.publish(flush, await outbox.flushFiles(flush))
-    await outbox.completeFlush(flush.id)
+    const files = await outbox.flushFiles(flush)
+    // a flush whose messages were all redeliveries or refusals has nothing to publish
+    if (files.length > 0) await sink.publish(flush, files)
+    await outbox.completeFlush(flush, files)
+    if (files.length === 0) return
     metrics.batchesFlushed.inc({ dataset: flush.dataset })
-    metrics.recordsFlushed.inc({ dataset: flush.dataset }, flush.records)
-    metrics.bytesFlushed.inc({ dataset: flush.dataset }, flush.bytes)
+    let records = 0
+    let bytes = 0
+    for (const f of files) for (const line of f.lines) { records++; bytes += Buffer.byteLength(line) + 1 }
+    metrics.recordsFlushed.inc({ dataset: flush.dataset }, records)
+    metrics.bytesFlushed.inc({ dataset: flush.dataset }, bytes)
     metrics.flushLatency.observe((performance.now() - started) / 1000)
   }
 
@@ -81,13 +87,24 @@ export function createBatcher (deps: { outbox: Outbox, sink: Sink, policy: Batch
 
   return {
     start: async () => {
-      // a crash between a claim and its file: finish those first, with the same file names
-      for (const flush of await outbox.unfinishedFlushes()) await publish(flush)
+      // a crash between a claim and its file: finish those first, with the same file names (a sink
+      // that is down now is retried on the ticks, like any failed flush)
+      for (const flush of await outbox.unfinishedFlushes()) {
+        await publish(flush).catch((err: unknown) => {
+          unfinished.add(flush.dataset)
+          error = (err as Error).message
+          logger.error({ dataset: flush.dataset, err: error }, 'an unfinished flush failed again; retried later')
+        })
+      }
       timer = setInterval(tick, Math.max(10, Math.min(250, policy.maxAgeMs / 4)))
       timer.unref()
     },
     poke: tick,
-    drain: async () => { for (const d of DATASET_NAMES) await run(d, true) },
+    drain: async () => {
+      // messages with nothing to land (refusals, redeliveries) are settled by the ledger, not by a flush
+      await outbox.settle()
+      for (const d of DATASET_NAMES) await run(d, true)
+    },
     stop: async () => {
       if (timer !== undefined) clearInterval(timer)
       await Promise.all([...busy.values()].map(async (p) => await p.catch(() => undefined)))

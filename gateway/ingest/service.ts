@@ -1,14 +1,16 @@
-// The one path every reading takes, whatever its transport: validate, rate-limit, commit to the
-// outbox (deduplicating), count. It resolves only when the outcome is durable, so a transport
-// acknowledges (PUBACK, HTTP 202) exactly what is accounted for.
+// The one path every reading takes, whatever its transport: validate, admit (rate limit, outbox
+// room), commit to the outbox, answer. A message is acknowledged only once it is durable; one the
+// gateway cannot take right now (rate, full outbox) is refused without an acknowledgement, its
+// refusal recorded with its seq, so that the device sends it again and the ledger can say why.
+// Outcomes that the ledger decides after the ack (landed, redelivered, rejected) are counted
+// there (gateway/app.ts wires the outbox's indexing events to the metrics).
 import type { DeviceKind } from '../../contracts/topics.js'
-import { REJECT_REASONS, type RejectReason } from '../../contracts/readings.js'
 import type { GatewayConfig } from '../config.js'
 import type { GatewayMetrics } from '../metrics.js'
 import type { Batcher } from './batcher.js'
-import type { Outbox } from './outbox.js'
+import type { AcceptRequest, Outbox } from '../outbox/outbox.js'
 import { createRateLimiter } from './rate-limit.js'
-import { type Problem, type Rejection, datasetOfKind, validateCustomer, validateDeviceMessage } from './validate.js'
+import { type Problem, type Rejection, type ValidatedMessage, datasetOfKind, validateCustomer, validateDeviceMessage } from './validate.js'
 
 export type Transport = 'mqtt' | 'http'
 
@@ -20,22 +22,27 @@ export interface DeviceOutcome {
   rejected: Rejection[]
 }
 
-export type Admission = { ok: true } | { ok: false, reason: 'rate_limited' | 'overloaded', retryAfterMs: number }
+/** Refusals that are not acknowledged: the device keeps the message and sends it again later. */
+export type TransientRefusal = 'rate_limited' | 'overloaded' | 'connection_closed'
+
+export type Admission =
+  | { ok: true }
+  | { ok: false, reason: TransientRefusal, retryAfterMs: number }
+  /** more readings in one message than the device's burst: it can never be taken as it is */
+  | { ok: false, reason: 'never_fits', retryAfterMs: number }
 
 export interface Ingest {
-  /** the outbox holds more than it may: HTTP answers 503 */
+  /** the outbox holds more than it may: HTTP answers 503, MQTT withholds its acknowledgements */
   overloaded: () => boolean
-  /** HTTP asks first and answers 429/503; MQTT waits (bounded) instead */
   admit: (kind: DeviceKind, identity: string, readings: number) => Admission
-  /** refused: the transport already decided to refuse the message (rate limit, full outbox); it is recorded */
-  device: (kind: DeviceKind, identity: string, payload: Buffer | string | unknown, transport: Transport, refused?: { reason: RejectReason, readings: number }) => Promise<DeviceOutcome>
+  /** MQTT's bounded wait for admission: resolves with the admission finally given (connection_closed when gone() turns true) */
+  waitForAdmission: (kind: DeviceKind, identity: string, readings: number, maxWaitMs: number, gone: () => boolean) => Promise<Admission>
+  /** validates and keeps a device message; resolves once durable. reserved: the readings its admission reserved (released here) */
+  device: (kind: DeviceKind, identity: string, payload: Buffer | string, transport: Transport, options?: { neverFits?: boolean, reserved?: number }) => Promise<DeviceOutcome>
+  /** records a message refused without an acknowledgement */
+  refuse: (kind: DeviceKind, identity: string, payload: Buffer | string, transport: Transport, reason: TransientRefusal) => Promise<void>
   customers: (records: unknown[]) => Promise<{ accepted: number, duplicates: number } | { problems: Problem[] }>
-  /** MQTT's bounded wait for admission: resolves with the reason to refuse, if any */
-  waitForAdmission: (kind: DeviceKind, identity: string, readings: number) => Promise<RejectReason | undefined>
 }
-
-/** How long an MQTT publish may be held back (rate limit, full outbox) before it is refused. */
-const MAX_MQTT_WAIT_MS = 5_000
 
 export const deviceKey = (kind: DeviceKind, identity: string): string => `${kind}/${identity}`
 
@@ -50,42 +57,74 @@ export function estimateReadings (payload: Buffer | string): number {
   return Math.max(1, n - 1)
 }
 
-export function createIngest (deps: { config: GatewayConfig, outbox: Outbox, batcher: Batcher, metrics: GatewayMetrics }): Ingest {
+const request = (kind: DeviceKind, identity: string, m: ValidatedMessage): AcceptRequest =>
+  ({ dataset: datasetOfKind(kind), device: deviceKey(kind, identity), ...m })
+
+export function createIngest (deps: { config: GatewayConfig, outbox: Outbox, batcher: Batcher, metrics: GatewayMetrics, stateFull: () => boolean }): Ingest {
   const { config, outbox, batcher, metrics } = deps
   const limiter = createRateLimiter(config.rateLimit.readingsPerSecond, config.rateLimit.burst)
   const limits = { maxPayloadBytes: config.maxPayloadBytes, maxBatchReadings: config.maxBatchReadings }
+  // readings admitted and not yet committed count against the outbox's room, so that a burst of
+  // messages arriving together cannot all be admitted on the same empty outbox
+  let admitted = 0
+  const overloaded = (): boolean => outbox.depth() + admitted >= config.maxOutboxRecords || deps.stateFull()
 
   const admit = (kind: DeviceKind, identity: string, readings: number): Admission => {
-    if (outbox.depth() >= config.maxOutboxRecords) return { ok: false, reason: 'overloaded', retryAfterMs: 1000 }
+    if (overloaded()) return { ok: false, reason: 'overloaded', retryAfterMs: 1000 }
     const wait = limiter.reserve(deviceKey(kind, identity), readings)
-    return wait === 0 ? { ok: true } : { ok: false, reason: 'rate_limited', retryAfterMs: Number.isFinite(wait) ? wait : 60_000 }
+    if (wait === 0) { admitted += readings; return { ok: true } }
+    return Number.isFinite(wait) ? { ok: false, reason: 'rate_limited', retryAfterMs: wait } : { ok: false, reason: 'never_fits', retryAfterMs: 0 }
   }
 
   return {
-    overloaded: () => outbox.depth() >= config.maxOutboxRecords,
-    admit,
-    waitForAdmission: async (kind, identity, readings) => {
-      const deadline = Date.now() + MAX_MQTT_WAIT_MS
+    overloaded,
+    admit: (kind, identity, readings) => admit(kind, identity, readings),
+    waitForAdmission: async (kind, identity, readings, maxWaitMs, gone) => {
+      const deadline = Date.now() + maxWaitMs
       for (;;) {
+        if (gone()) return { ok: false, reason: 'connection_closed', retryAfterMs: 0 }
         const a = admit(kind, identity, readings)
-        if (a.ok) return undefined
-        if (Date.now() + a.retryAfterMs > deadline) return a.reason
-        await new Promise((resolve) => setTimeout(resolve, Math.max(5, a.retryAfterMs)))
+        if (a.ok || a.reason === 'never_fits') return a
+        // tokens come back at a known time; room in the outbox at an unknown one: look again soon
+        const wait = a.reason === 'rate_limited' ? a.retryAfterMs : 20
+        if (Date.now() + wait > deadline) return a
+        await new Promise((resolve) => setTimeout(resolve, Math.max(5, wait)))
       }
     },
-    device: async (kind, identity, payload, transport, refused) => {
+    device: async (kind, identity, payload, transport, options = {}) => {
       const dataset = datasetOfKind(kind)
-      const message = refused === undefined
-        ? validateDeviceMessage(kind, identity, payload, limits)
-        : { seq: null, lines: [], minTs: null, maxTs: null, rejections: [{ index: null, reason: refused.reason, detail: REJECT_REASONS[refused.reason], ts: null }], readings: refused.readings }
+      let message = validateDeviceMessage(kind, identity, payload, limits)
+      if (options.neverFits === true) {
+        // acknowledged and refused for good: sending it again could never help
+        const detail = `${message.readings} readings in one message > this device's burst of ${config.rateLimit.burst}`
+        message = { ...message, lines: [], minTs: null, maxTs: null, rejections: [{ index: null, reason: 'batch_too_large', detail, ts: null }] }
+      }
       metrics.received.inc({ dataset, transport }, message.readings)
-      const result = await outbox.accept({ dataset, device: deviceKey(kind, identity), ...message })
-      metrics.accepted.inc({ dataset }, result.accepted)
-      if (result.duplicates > 0) metrics.deduplicated.inc({ dataset }, result.duplicates)
-      // a redelivered message counts as duplicates whole: its refusals were counted the first time
-      if (result.fresh) for (const r of message.rejections) metrics.rejected.inc({ dataset, reason: r.reason }, r.index === null ? message.readings : 1)
+      const req = request(kind, identity, message)
+      // over HTTP the answer reports redeliveries, so ask the ledger first (a read); MQTT's PUBACK says nothing
+      const known = transport === 'http' && message.lines.length > 0 ? await outbox.delivered(req) : false
+      const result = await outbox.accept(req).finally(() => { admitted -= options.reserved ?? 0 })
+      if (!result.fresh) metrics.deduplicated.inc({ dataset }, result.duplicates)
       if (result.accepted > 0) batcher.poke()
-      return { seq: message.seq, readings: message.readings, accepted: result.accepted, duplicates: result.duplicates, rejected: result.fresh ? message.rejections : [] }
+      const duplicate = !result.fresh || known
+      return {
+        seq: message.seq,
+        readings: message.readings,
+        accepted: duplicate ? 0 : result.accepted,
+        duplicates: duplicate ? message.readings : 0,
+        rejected: duplicate ? [] : message.rejections
+      }
+    },
+    refuse: async (kind, identity, payload, transport, reason) => {
+      const dataset = datasetOfKind(kind)
+      // parsed only for its seq and size: the refusal is recorded under the seq the device will send again
+      const m = validateDeviceMessage(kind, identity, payload, limits)
+      metrics.received.inc({ dataset, transport }, m.readings)
+      metrics.refused.inc({ dataset, reason, transport }, m.readings)
+      const detail = reason === 'rate_limited'
+        ? `above this device's rate of ${config.rateLimit.readingsPerSecond} readings/s: not acknowledged, send it again`
+        : reason === 'overloaded' ? 'the gateway\'s outbox is full: not acknowledged, send it again' : 'the connection closed while it waited: not acknowledged, send it again'
+      await outbox.refuse(request(kind, identity, { ...m, lines: [], minTs: null, maxTs: null, rejections: [{ index: null, reason, detail, ts: null }] }))
     },
     customers: async (records) => {
       const problems: Problem[] = []
@@ -105,12 +144,15 @@ export function createIngest (deps: { config: GatewayConfig, outbox: Outbox, bat
       }
       // each record is its own message under its customer: the same record sent again is a
       // duplicate, a changed one is an update
-      const results = await Promise.all(valid.map(async (rec) =>
-        await outbox.accept({ dataset: 'customer', device: `customer/${rec.email}`, seq: null, lines: [rec.line], minTs: rec.ts, maxTs: rec.ts, rejections: [], readings: 1 })))
+      const results = await Promise.all(valid.map(async (rec) => {
+        const req: AcceptRequest = { dataset: 'customer', device: `customer/${rec.email}`, seq: null, lines: [rec.line], minTs: rec.ts, maxTs: rec.ts, rejections: [], readings: 1 }
+        const known = await outbox.delivered(req)
+        const r = await outbox.accept(req)
+        if (!r.fresh) metrics.deduplicated.inc({ dataset: 'customer' })
+        return known || !r.fresh ? { accepted: 0, duplicates: 1 } : { accepted: r.accepted, duplicates: 0 }
+      }))
       const accepted = results.reduce((a, r) => a + r.accepted, 0)
       const duplicates = results.reduce((a, r) => a + r.duplicates, 0)
-      metrics.accepted.inc({ dataset: 'customer' }, accepted)
-      if (duplicates > 0) metrics.deduplicated.inc({ dataset: 'customer' }, duplicates)
       if (accepted > 0) batcher.poke()
       return { accepted, duplicates }
     }

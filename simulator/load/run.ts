@@ -158,13 +158,16 @@ export async function runLoadTest (o: LoadTestOptions): Promise<LoadTestResult> 
   let reconciliation: Pick<LoadTestResult['readings'], 'landed' | 'deduplicated' | 'rejected' | 'lost'> = { landed: null, deduplicated: null, rejected: null, lost: null }
   let after: Samples | undefined
   if (o.httpUrl !== undefined && before !== undefined) {
-    // wait (bounded) until the gateway has landed what it accepted
+    // wait (bounded) until the gateway's ledger has ruled on every reading it received (accepted,
+    // deduplicated, rejected or refused) and it has landed what it accepted
     const deadline = Date.now() + 120_000
     for (;;) {
       after = await scrape(o.httpUrl)
-      const accepted = delta(before, after, 'stedi_readings_accepted_total', readingsOnly)
-      const flushed = delta(before, after, 'stedi_records_flushed_total', readingsOnly)
-      if (flushed >= accepted || Date.now() > deadline) break
+      const d = (name: string): number => delta(before, after!, name, readingsOnly)
+      const accepted = d('stedi_readings_accepted_total')
+      const ruled = accepted + d('stedi_readings_deduplicated_total') + d('stedi_readings_rejected_total') + d('stedi_readings_refused_total')
+      const flushed = d('stedi_records_flushed_total')
+      if ((ruled >= d('stedi_readings_received_total') && flushed >= accepted) || Date.now() > deadline) break
       await new Promise((resolve) => setTimeout(resolve, 200))
     }
     const landed = delta(before, after, 'stedi_records_flushed_total', readingsOnly)

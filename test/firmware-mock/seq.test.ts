@@ -59,16 +59,14 @@ t.test('a restart with seq in flash: the sealed batches survive, the open batch 
   t.same(await landedTimestamps(gw.landing), ackedTimestamps, 'every acknowledged reading landed, once')
 })
 
-t.test('a restart with seq in RAM: seq starts again at 0 with new readings, and every acknowledged reading lands',
-  { todo: 'gateway content dedup (issue 10 case 2)' }, async (t) => {
+t.test('a restart with seq in RAM: seq starts again at 0 with new readings, and every acknowledged reading lands', async (t) => {
     const { gw, phone, acked, ackedTimestamps } = await restartScenario(t, 'ram')
     t.match(phone.stats(), { generated: 43, acknowledged: 40, lost: 3, dropped: 0, pending: 0, restarts: 1 })
     t.same(acked.map((b) => b.seq), [0, 1, 2, 3, 4, 5, 0, 1], 'the flash batches keep their seq; new batches count from 0')
     t.same(await landedTimestamps(gw.landing), ackedTimestamps, 'every acknowledged reading landed, once')
   })
 
-t.test('one device over MQTT and over HTTP, each transport counting seq from 0: every acknowledged reading lands',
-  { todo: 'gateway content dedup (issue 10 case 2)' }, async (t) => {
+t.test('one device over MQTT and over HTTP, each transport counting seq from 0: every acknowledged reading lands', async (t) => {
     const gw = await startGateway(t, { batch: { maxAgeMs: 50 } })
     const identity = 'both+ways@example.com'
     const token = credential('accelerometer', identity)

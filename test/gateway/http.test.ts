@@ -47,7 +47,7 @@ t.test('POST /v1/customers', async (t) => {
 })
 
 t.test('POST /v1/readings/*', async (t) => {
-  const gw = await startGateway(t, { batch: { maxAgeMs: 50 }, rateLimit: { readingsPerSecond: 1, burst: 5 } })
+  const gw = await startGateway(t, { batch: { maxAgeMs: 50 }, rateLimit: { readingsPerSecond: 1, burst: 6 } })
   const url = `${gw.httpUrl}/v1/readings/step-trainer`
   const token = credential('step-trainer', 'sn-9')
   t.equal((await post(url, { sensorReadingTime: 1655564444103, distanceFromObject: 1 })).status, 401)
@@ -56,9 +56,11 @@ t.test('POST /v1/readings/*', async (t) => {
   t.same(ok, { status: 202, body: { seq: 1, accepted: 1, duplicates: 0, rejected: [{ index: 1, reason: 'wrong_type', detail: 'distanceFromObject must be a number' }] } })
   const bad = await post(url, 'not json', token)
   t.same(bad, { status: 400, body: { error: 'invalid_readings', rejected: [{ index: null, reason: 'invalid_json', detail: 'the payload is not JSON' }] } })
-  const again = await post(url, { seq: 1, readings: [{ sensorReadingTime: 1655564444103, distanceFromObject: 1 }] }, token)
-  t.same(again.body, { seq: 1, accepted: 0, duplicates: 1, rejected: [] })
-  const limited = await post(url, { readings: [1, 2, 3, 4].map((i) => ({ sensorReadingTime: 1655564444200 + i, distanceFromObject: 1 })) }, token)
+  const again = await post(url, { seq: 1, readings: [{ sensorReadingTime: 1655564444103, distanceFromObject: 1 }, { sensorReadingTime: 1655564444104, distanceFromObject: 'x' }] }, token)
+  t.same(again.body, { seq: 1, accepted: 0, duplicates: 2, rejected: [] }, 'the same message again: a redelivery')
+  const reused = await post(url, { seq: 1, readings: [{ sensorReadingTime: 1655564444105, distanceFromObject: 2 }] }, token)
+  t.same(reused.body, { seq: 1, accepted: 1, duplicates: 0, rejected: [] }, 'the same seq with other readings: taken (a seq conflict), not dropped')
+  const limited = await post(url, { readings: [1, 2].map((i) => ({ sensorReadingTime: 1655564444200 + i, distanceFromObject: 1 })) }, token)
   t.equal(limited.status, 429, 'beyond its burst a device is told to slow down')
   t.ok(Number(limited.body.retryAfterMs) > 0)
   const huge = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: `{"readings": [${'0,'.repeat(300_000)}0]}` })
@@ -70,7 +72,7 @@ t.test('health, readiness, metrics, OpenAPI', async (t) => {
   t.same(await (await fetch(`${gw.httpUrl}/healthz`)).json(), { status: 'ok' })
   const ready = await fetch(`${gw.httpUrl}/readyz`)
   t.equal(ready.status, 200)
-  t.same(await ready.json(), { status: 'ready', failing: null, checks: { broker: 'ok', landing: 'ok', outbox: 'ok' } })
+  t.same(await ready.json(), { status: 'ready', failing: null, checks: { broker: 'ok', landing: 'ok', outbox: 'ok', state: 'ok' } })
   // (CI runs as root, who may write anywhere: a landing folder that is gone is what it can see)
   await fs.rm(path.join(gw.landing, 'accelerometer/landing'), { recursive: true })
   const notReady = await fetch(`${gw.httpUrl}/readyz`)

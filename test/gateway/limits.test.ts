@@ -22,9 +22,12 @@ t.test('MQTT: a device above its rate waits for its PUBACK; a batch above its bu
   const fastWaited = Date.now() - started
   t.ok(fastWaited >= 1500, `the fast device waited ${fastWaited} ms for its tokens`)
   t.ok(calmWaited < 1000, `another device was not held back (${calmWaited} ms)`)
+  await gw.gateway.batcher.drain()
   t.equal(gw.gateway.metrics.accepted.get({ dataset: 'step_trainer' }), 35, 'and nothing was lost')
   await fast.publishAsync(topic, batch(21, 200), { qos: 1 })
-  t.equal(gw.gateway.metrics.rejected.get({ dataset: 'step_trainer', reason: 'rate_limited' }), 21, 'a batch larger than the burst can never fit: refused and recorded')
+  await gw.gateway.batcher.drain()
+  t.equal(gw.gateway.metrics.rejected.get({ dataset: 'step_trainer', reason: 'batch_too_large' }), 21,
+    'a batch larger than the burst can never fit: acknowledged, refused for good and recorded (sending it again could not help)')
 })
 
 t.test('HTTP: a full outbox answers 503 with Retry-After', async (t) => {

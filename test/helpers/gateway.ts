@@ -57,3 +57,24 @@ export async function landedLines (landing: string, dataset: string): Promise<st
   }
   return lines
 }
+
+/**
+ * Publishes every payload at once (QoS 1), as a device flushing a backlog does, and waits until each
+ * has its PUBACK or the connection has closed. Returns the indexes acknowledged and not.
+ */
+export async function publishAllInFlight (client: MqttClient, topic: string, payloads: string[]): Promise<{ acked: number[], unacked: number[] }> {
+  const acked: number[] = []
+  const closed = new Promise<void>((resolve) => client.once('close', () => resolve()))
+  await Promise.race([
+    Promise.all(payloads.map(async (p, i) => { await client.publishAsync(topic, p, { qos: 1 }); acked.push(i) })),
+    closed
+  ])
+  return { acked: acked.sort((a, b) => a - b), unacked: payloads.map((_, i) => i).filter((i) => !acked.includes(i)) }
+}
+
+/** The ledger's answer for a device's seq (with the device's own credential). */
+export async function ledger (httpUrl: string, kind: 'step-trainer' | 'accelerometer', identity: string, key: { seq: number } | { timestamp: number }): Promise<Record<string, any>> {
+  const q = 'seq' in key ? `seq=${key.seq}` : `timestamp=${key.timestamp}`
+  const res = await fetch(`${httpUrl}/v1/records?kind=${kind}&device=${encodeURIComponent(identity)}&${q}`, { headers: { authorization: `Bearer ${credential(kind, identity)}` } })
+  return await res.json() as Record<string, any>
+}

@@ -34,7 +34,7 @@ for (const faults of [undefined, { dropConnection: 0.05, duplicatePublish: 0.1, 
 
 for (const seqPersistence of ['flash', 'ram'] as const) {
   t.test(`a fleet whose devices restart (seq in ${seqPersistence}) counts what they lost in RAM and still predicts the zone counts`,
-    seqPersistence === 'ram' ? { todo: 'gateway content dedup (issue 10 case 2)' } : {}, async (t) => {
+    async (t) => {
       const gw = await startGateway(t, { batch: { maxAgeMs: 100 } })
       const summary = await runFleet({
         customers: 20, durationMs: 1500, ratePerSecond: 10, consentRatio: 0.5, seed: 9,

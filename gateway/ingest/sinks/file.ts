@@ -7,7 +7,7 @@ import path from 'node:path'
 import { DATASETS, DATASET_NAMES } from '../../../contracts/datasets.js'
 import { fsyncDir } from '../../../common/durable-fs.js'
 import { GatewayError } from '../../errors.js'
-import type { Flush } from '../outbox.js'
+import type { Flush } from '../../outbox/outbox.js'
 import type { Sink } from './sink.js'
 
 export async function createFileSink (landingDir: string): Promise<Sink> {

@@ -7,7 +7,7 @@
 import { FirehoseClient, PutRecordBatchCommand, type PutRecordBatchCommandOutput } from '@aws-sdk/client-firehose'
 import { GatewayError } from '../../errors.js'
 import type { FirehoseConfig } from '../../config.js'
-import type { Flush } from '../outbox.js'
+import type { Flush } from '../../outbox/outbox.js'
 import type { Sink } from './sink.js'
 
 export const FIREHOSE_LIMITS = Object.freeze({ recordsPerCall: 500, bytesPerCall: 4 * 1024 * 1024, bytesPerRecord: 1000 * 1024 })

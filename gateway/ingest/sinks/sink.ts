@@ -1,7 +1,7 @@
 // Where flushed batches go. Every sink publishes one claimed flush at a time and says whether it
 // is ready; the file sink is exactly-once (a flush's file name is fixed at its claim), Firehose is
 // at-least-once (a retried batch may be delivered twice; the trusted zone removes such duplicates).
-import type { Flush } from '../outbox.js'
+import type { Flush } from '../../outbox/outbox.js'
 
 export interface Sink {
   readonly name: 'file' | 'firehose'

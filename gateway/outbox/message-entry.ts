@@ -1,0 +1,50 @@
+// How a message is written into its segment's message list: compact arrays, since there is one per
+// message on the ack path. The ledger (deliveries, rejections) is built from these entries later.
+export const ENTRY_KIND = Object.freeze({
+  /** acknowledged, with a key: gets a delivery row (or counts as a redelivery of one) */
+  delivery: 0,
+  /** not acknowledged (rate limit, full outbox): only its refusal is recorded */
+  refused: 1,
+  /** acknowledged, but nothing to keep and no seq to recognise it by: only its rejections are recorded */
+  rejectedOnly: 2,
+  /** a redelivery recognised at the ack (its original still waited): it only counts as one more delivery */
+  repeat: 3
+} as const)
+export type EntryKind = (typeof ENTRY_KIND)[keyof typeof ENTRY_KIND]
+
+/** [index in the batch (null: the whole message), reading time, reason, detail (truncated)] */
+export type ItemizedRejection = [number | null, number | null, string, string]
+
+export interface MessageEntry {
+  kind: EntryKind
+  device: string
+  dkey: string
+  hash: string
+  seq: number | null
+  /** first line in the segment, and how many (0 when the message kept no record) */
+  firstLine: number
+  records: number
+  /** UTF-8 byte offset and length of those lines in the segment text */
+  byteStart: number
+  byteLen: number
+  minTs: number | null
+  maxTs: number | null
+  readings: number
+  rejections: ItemizedRejection[]
+  /** rejections over the per-device cap: counted by reason, not itemized */
+  counted: Record<string, number>
+}
+
+type Packed = [EntryKind, string, string, string, number | null, number, number, number, number, number | null, number | null, number, ItemizedRejection[], Record<string, number>]
+
+export function packEntries (entries: readonly MessageEntry[]): string {
+  return JSON.stringify(entries.map((e): Packed => [e.kind, e.device, e.dkey, e.hash, e.seq, e.firstLine, e.records, e.byteStart, e.byteLen, e.minTs, e.maxTs, e.readings, e.rejections, e.counted]))
+}
+
+export function unpackEntries (text: string): MessageEntry[] {
+  return (JSON.parse(text) as Packed[]).map(([kind, device, dkey, hash, seq, firstLine, records, byteStart, byteLen, minTs, maxTs, readings, rejections, counted]) =>
+    ({ kind, device, dkey, hash, seq, firstLine, records, byteStart, byteLen, minTs, maxTs, readings, rejections, counted }))
+}
+
+/** The identity of a delivery in the dedup index and the pending set. */
+export const fullKey = (e: Pick<MessageEntry, 'device' | 'dkey' | 'hash'>): string => `${e.device}\u0000${e.dkey}\u0000${e.hash}`

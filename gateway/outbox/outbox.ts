@@ -1,0 +1,214 @@
+// The outbox: the gateway's durable state in SQLite (the sqlite3 package, WAL, synchronous=FULL).
+// It composes small parts, each with one job:
+//   segment-log    the ack path: a message is acknowledged once the group commit that holds it is durable
+//   ledger-index   the ledger, built after the ack from the committed message lists: deduplication by
+//                  content, seq conflicts, itemized (capped) and counted rejections
+//   flushes        landing files from indexed segments, exactly once under names fixed at the claim
+//   lookup         what became of a message, at a cost that follows the answer
+//   retention      what is kept after it landed, and the state's size budget
+//   schema         the tables, and the upgrade of a state written by the previous release
+import { randomBytes } from 'node:crypto'
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { DATASET_NAMES, type DatasetName } from '../../contracts/datasets.js'
+import { type Database, openDatabase } from '../../common/sqlite.js'
+import { GatewayError } from '../errors.js'
+import { type Flush, FlushLog, type FlushFile } from './flushes.js'
+import { type IndexedOutcome, LedgerIndexer } from './ledger-index.js'
+import { type LookupKey, lookup } from './lookup.js'
+import { PendingKeys } from './pending-keys.js'
+import { REJECTION_LIMITS, type RejectionLimits, createRejectionBudget } from './rejection-budget.js'
+import { type StateUsage, oldestLandedMs, pruneLanded, stateUsage } from './retention.js'
+import { migrate } from './schema.js'
+import { type AcceptRequest, type AcceptResult, type CommittedSegment, SegmentLog } from './segment-log.js'
+import { StateWriter } from './writer.js'
+import { deliveryKey } from './content-key.js'
+import { fullKey, unpackEntries } from './message-entry.js'
+
+export type { AcceptRequest, AcceptResult } from './segment-log.js'
+export type { Flush, FlushFile } from './flushes.js'
+export type { IndexedOutcome } from './ledger-index.js'
+export { partFileName, splitLines } from './flushes.js'
+
+export interface OutboxOptions {
+  commitWindowMs: number
+  /** a landing file holds at most this many records and bytes */
+  maxRecords: number
+  maxBytes: number
+  rejections?: RejectionLimits
+  /** told of every indexing decision (the metrics count accepted, deduplicated and rejected readings here) */
+  onIndexed?: (outcome: IndexedOutcome) => void
+}
+
+export interface PendingStats { records: number, bytes: number, oldestMs: number | null }
+
+interface WaitingSegment { id: number, records: number, bytes: number, receivedMs: number }
+
+export class Outbox {
+  private readonly pendingSegments = new Map<DatasetName, WaitingSegment[]>()
+  private readonly totals = new Map<DatasetName, { records: number, bytes: number }>()
+
+  private constructor (
+    readonly gatewayId: string,
+    private readonly writer: StateWriter,
+    private readonly reader: Database,
+    private readonly log: SegmentLog,
+    private readonly indexer: LedgerIndexer,
+    private readonly flushes: FlushLog,
+    private readonly pendingKeys: PendingKeys
+  ) {}
+
+  static async open (stateDir: string, options: OutboxOptions): Promise<Outbox> {
+    let writerDb: Database | undefined
+    let reader: Database | undefined
+    try {
+      await fs.mkdir(stateDir, { recursive: true })
+      const file = path.join(stateDir, 'gateway.sqlite')
+      writerDb = await openDatabase(file)
+      // the ledger's indexes are written at random places: keep them in memory rather than re-read pages
+      await writerDb.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -131072;')
+      await migrate(writerDb)
+      await writerDb.run("INSERT OR IGNORE INTO meta (key, value) VALUES ('gateway_id', ?)", [randomBytes(3).toString('hex')])
+      const meta = new Map((await writerDb.all<{ key: string, value: string }>('SELECT key, value FROM meta')).map((r) => [r.key, r.value]))
+      reader = await openDatabase(file)
+      const writer = new StateWriter(writerDb)
+      const pendingKeys = new PendingKeys()
+      const top = (await writerDb.get<{ id: number | null }>('SELECT max(id) AS id FROM segments'))?.id ?? 0
+      const indexedThrough = Math.min(Number(meta.get('indexed_through') ?? 0), top)
+      // set below, once the outbox exists: the indexer reports to it
+      let outbox: Outbox | undefined
+      const indexer = new LedgerIndexer(writer, pendingKeys, { onIndexed: (o) => { outbox?.indexed(o); options.onIndexed?.(o) } }, indexedThrough, top)
+      const log = new SegmentLog(writer, pendingKeys, createRejectionBudget(options.rejections ?? REJECTION_LIMITS), {
+        commitWindowMs: options.commitWindowMs,
+        nextSegment: top + 1,
+        onCommitted: (segments) => { outbox?.committed(segments) }
+      })
+      const flushes = new FlushLog(writer, reader, meta.get('gateway_id')!, { maxRecords: options.maxRecords, maxBytes: options.maxBytes })
+      await flushes.load(DATASET_NAMES)
+      outbox = new Outbox(meta.get('gateway_id')!, writer, reader, log, indexer, flushes, pendingKeys)
+      await outbox.loadWaiting()
+      return outbox
+    } catch (err) {
+      await reader?.close().catch(() => undefined)
+      await writerDb?.close().catch(() => undefined)
+      if (err instanceof GatewayError) throw err
+      throw new GatewayError('GW_ERR_STATE', `cannot open the gateway state in ${stateDir}: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
+  /** What waited when the gateway stopped: unclaimed segments, and deliveries not yet in the ledger. */
+  private async loadWaiting (): Promise<void> {
+    for (const dataset of DATASET_NAMES) {
+      const rows = await this.reader.all<{ id: number, records: number, bytes: number, received_ms: number }>(
+        'SELECT id, records, bytes, received_ms FROM segments WHERE dataset = ? AND id > ? ORDER BY id', [dataset, this.flushes.claimedThrough(dataset)])
+      this.pendingSegments.set(dataset, rows.map((r) => ({ id: r.id, records: r.records, bytes: r.bytes, receivedMs: r.received_ms })))
+      this.totals.set(dataset, { records: rows.reduce((a, r) => a + r.records, 0), bytes: rows.reduce((a, r) => a + r.bytes, 0) })
+    }
+    const unindexed = await this.reader.all<{ segment: number, messages: string }>(
+      'SELECT segment, messages FROM segment_messages WHERE segment > ? ORDER BY segment', [this.indexer.indexedThrough])
+    for (const u of unindexed) this.pendingKeys.add(u.segment, unpackEntries(u.messages))
+    if (unindexed.length > 0) this.indexer.poke()
+  }
+
+  private committed (segments: CommittedSegment[]): void {
+    for (const s of segments) {
+      this.pendingSegments.get(s.dataset)!.push({ id: s.id, records: s.records, bytes: s.bytes, receivedMs: s.receivedMs })
+      const t = this.totals.get(s.dataset)!
+      t.records += s.records
+      t.bytes += s.bytes
+      this.indexer.committedThrough = Math.max(this.indexer.committedThrough, s.id)
+    }
+    this.indexer.poke()
+  }
+
+  private indexed (o: IndexedOutcome): void {
+    // redeliveries found by the ledger never land: they no longer count as waiting
+    const t = this.totals.get(o.dataset)!
+    t.records -= o.skippedRecords
+    t.bytes -= o.skippedBytes
+  }
+
+  /** Resolves once the message is durable (or known as a redelivery of one still waiting). */
+  async accept (request: AcceptRequest): Promise<AcceptResult> { return await this.log.accept(request) }
+
+  /** Records a message refused without an acknowledgement (rate limit, full outbox): it is not kept. */
+  async refuse (request: AcceptRequest): Promise<void> { await this.log.refuse(request) }
+
+  /** Whether the ledger already holds this exact message (a read; for answers that report duplicates). */
+  async delivered (request: Pick<AcceptRequest, 'device' | 'seq' | 'lines' | 'rejections'>): Promise<boolean> {
+    const key = deliveryKey(request)
+    if (this.pendingKeys.has(fullKey({ device: request.device, ...key }))) return true
+    return (await this.reader.get('SELECT 1 AS yes FROM deliveries WHERE device = ? AND dkey = ? AND hash = ?', [request.device, key.dkey, key.hash])) !== undefined
+  }
+
+  /** Records, per dataset, accepted but not yet claimed by a flush. */
+  pendingStats (dataset: DatasetName): PendingStats {
+    const t = this.totals.get(dataset) ?? { records: 0, bytes: 0 }
+    const oldest = this.pendingSegments.get(dataset)?.[0]?.receivedMs ?? null
+    return { records: t.records, bytes: t.bytes, oldestMs: t.records > 0 ? oldest : null }
+  }
+
+  depth (): number {
+    let n = 0
+    for (const t of this.totals.values()) n += t.records
+    return n
+  }
+
+  /** Claims the oldest waiting messages of a dataset, up to about maxRecords/maxBytes; undefined when none wait. */
+  async claimFlush (dataset: DatasetName, maxRecords: number, maxBytes: number): Promise<Flush | undefined> {
+    await this.indexer.catchUp()
+    const flush = await this.flushes.claim(dataset, maxRecords, maxBytes, this.indexer.indexedThrough)
+    if (flush === undefined) return undefined
+    const waiting = this.pendingSegments.get(dataset)!
+    while (waiting.length > 0 && waiting[0].id <= flush.lastId) waiting.shift()
+    const t = this.totals.get(dataset)!
+    t.records = waiting.reduce((a, s) => a + s.records, 0)
+    t.bytes = waiting.reduce((a, s) => a + s.bytes, 0)
+    return flush
+  }
+
+  /** Resolves once every message committed so far is in the ledger (its outcome counted). */
+  async settle (): Promise<void> { await this.indexer.catchUp() }
+
+  async flushFiles (flush: Flush): Promise<FlushFile[]> { return await this.flushes.files(flush) }
+
+  async completeFlush (flush: Flush, files: readonly FlushFile[]): Promise<void> { await this.flushes.complete(flush, files) }
+
+  async unfinishedFlushes (): Promise<Flush[]> { return await this.flushes.unfinished() }
+
+  /** What became of a device's batch (by seq) or of its readings at one timestamp. */
+  async lookup (dataset: DatasetName, device: string, by: LookupKey): Promise<Record<string, unknown>> {
+    return await lookup({
+      reader: this.reader,
+      dataset,
+      indexedThrough: this.indexer.indexedThrough,
+      legacyFiles: async (f) => await this.flushes.files({ id: f.id, dataset, name: f.name, firstId: f.firstId, lastId: f.lastId, records: 0, bytes: 0, createdMs: 0 })
+    }, device, by)
+  }
+
+  /** Forgets landed data received before olderThanMs (it stops deduplicating). */
+  async prune (olderThanMs: number): Promise<number> { return await pruneLanded(this.writer, olderThanMs) }
+
+  async usage (): Promise<StateUsage> { return await stateUsage(this.reader) }
+
+  async oldestLandedMs (): Promise<number | undefined> { return await oldestLandedMs(this.reader) }
+
+  /** The ledger indexer's last failure, while it keeps failing. */
+  indexFailure (): string | undefined {
+    const f = this.indexer.lastFailure()
+    return f === undefined ? undefined : (f as Error).message
+  }
+
+  /** Stops taking messages; those already queued are committed and indexed. Flushing goes on. */
+  async stopAccepting (): Promise<void> {
+    await this.log.stopAccepting()
+    await this.indexer.catchUp()
+  }
+
+  /** Closes the database connections (after stopAccepting and the last flush). */
+  async release (): Promise<void> {
+    await this.writer.idle()
+    await this.writer.db.close()
+    await this.reader.close()
+  }
+}
