@@ -156,6 +156,7 @@ export function createDevice (o: DeviceOptions): Device {
         }
         if (!c.connected) break
         const sentAt = performance.now()
+        buffer.sending(batch)
         await publishAcked(c, payloadOf(batch))
         o.onAck?.(batch.readings.length, performance.now() - sentAt, batch)
         if (chance(faults.duplicatePublish, o.random)) {
@@ -164,11 +165,12 @@ export function createDevice (o: DeviceOptions): Device {
         }
         stats.batchesPublished++
         stats.acknowledged += batch.readings.length
-        buffer.shift()
+        buffer.acknowledge(batch)
       }
     } catch {
-      // the connection went: the batch stays at the head and goes again after the reconnect
+      // the connection went: the batch stays in the buffer and goes again after the reconnect
     } finally {
+      buffer.sending(undefined)
       sending = false
     }
   }
