@@ -6,7 +6,7 @@
 // ack path's commits are never held back for long. A step is atomic: a crash redoes it whole.
 import type { DatasetName } from '../../contracts/datasets.js'
 import type { Database } from '../../common/sqlite.js'
-import { ENTRY_KIND, type MessageEntry, fullKey, unpackEntries } from './message-entry.js'
+import { ENTRY_KIND, type MessageEntry, fullKey } from './message-entry.js'
 import type { PendingKeys } from './pending-keys.js'
 import type { StateWriter } from './writer.js'
 
@@ -32,13 +32,28 @@ export interface IndexedOutcome {
 
 export interface IndexEvents { onIndexed: (outcome: IndexedOutcome) => void }
 
-const MESSAGES_PER_STEP = 4_000
+interface Existing { id: number, device: string, seq: number | null, min_ts: number | null, hash: string }
 
-interface Existing { id: number, device: string, dkey: string, hash: string }
+/** Deliveries that may be the same message share this: the device and seq, or without a seq, the first reading time. */
+const sameKey = (device: string, seq: number | null, minTs: number | null): string =>
+  seq !== null ? `${device}\u0000s${seq}` : `${device}\u0000t${String(minTs)}`
+
+/** A committed segment's messages, waiting for the ledger. */
+export interface CommittedMessages { segment: number, dataset: DatasetName, receivedMs: number, entries: MessageEntry[] }
+
+/**
+ * The ledger is built in steps of at least this many messages, or after this long: one step's
+ * fixed costs (a transaction, the look-ups of a few thousand keys in one statement) are shared by
+ * many messages, and the ack path's commits get the connection in between.
+ */
+const STEP_MESSAGES = 2_000
+const STEP_DELAY_MS = 20
 
 export class LedgerIndexer {
+  private readonly queue: CommittedMessages[] = []
+  private queued = 0
   private running: Promise<void> | undefined
-  private wanted = false
+  private timer: NodeJS.Timeout | undefined
   private failure: unknown
 
   constructor (
@@ -46,77 +61,77 @@ export class LedgerIndexer {
     private readonly pending: PendingKeys,
     private readonly events: IndexEvents,
     /** last segment id whose messages are in the ledger */
-    public indexedThrough: number,
-    /** last segment id committed (the indexer never reads past it) */
-    public committedThrough: number
+    public indexedThrough: number
   ) {}
 
-  /** Index what was committed, in the background; repeated calls while running coalesce. */
-  poke (): void {
-    this.wanted = true
-    // a failed step is retried at the next poke (each commit pokes); catchUp reports the failure
-    this.running ??= this.loop().then(() => { this.failure = undefined }, (err: unknown) => { this.failure = err }).finally(() => { this.running = undefined })
+  /** Segments committed (in id order), to be indexed soon. */
+  add (segments: readonly CommittedMessages[]): void {
+    for (const s of segments) { this.queue.push(s); this.queued += s.entries.length }
+    if (this.queued >= STEP_MESSAGES) this.run()
+    else this.timer ??= setTimeout(() => { this.timer = undefined; this.run() }, STEP_DELAY_MS)
   }
 
   /** Resolves when everything committed before the call is indexed; rejects if indexing fails. */
   async catchUp (): Promise<void> {
-    const target = this.committedThrough
+    const target = this.queue.length === 0 ? this.indexedThrough : this.queue[this.queue.length - 1].segment
     while (this.indexedThrough < target) {
-      this.poke()
+      this.run()
       await this.running
       if (this.failure !== undefined && this.indexedThrough < target) throw this.failure
     }
   }
 
-  /** The last indexing failure, if the last attempt failed (for readiness). */
+  /** The last indexing failure, while the indexer keeps failing (for readiness). */
   lastFailure (): unknown { return this.failure }
 
+  private run (): void {
+    if (this.timer !== undefined) { clearTimeout(this.timer); this.timer = undefined }
+    // a failed step is tried again at the next commit or catchUp; catchUp reports the failure
+    this.running ??= this.loop().then(() => { this.failure = undefined }, (err: unknown) => { this.failure = err }).finally(() => { this.running = undefined })
+  }
+
   private async loop (): Promise<void> {
-    while (this.wanted) {
-      this.wanted = false
-      while (this.indexedThrough < this.committedThrough) {
-        await this.step()
-        // let the ack path's next commit in between steps
-        await new Promise((resolve) => setImmediate(resolve))
-      }
+    while (this.queue.length > 0) {
+      let take = 0
+      let messages = 0
+      while (take < this.queue.length && (take === 0 || messages < STEP_MESSAGES)) messages += this.queue[take++].entries.length
+      await this.step(this.queue.slice(0, take))
+      this.queue.splice(0, take)
+      this.queued -= messages
+      // let the ack path's next commit in between steps
+      await new Promise((resolve) => setImmediate(resolve))
     }
   }
 
-  private async step (): Promise<void> {
+  private async step (batch: CommittedMessages[]): Promise<void> {
+    const through = batch[batch.length - 1].segment
     const outcomes = await this.writer.transaction(async (db) => {
-      const rows = await db.all<{ segment: number, dataset: DatasetName, messages: string, received_ms: number }>(
-        `SELECT segment, dataset, messages, received_ms FROM segment_messages
-         WHERE segment > ? AND segment <= ? ORDER BY segment LIMIT 64`, [this.indexedThrough, this.committedThrough])
-      const batch: Array<{ segment: number, dataset: DatasetName, receivedMs: number, entries: MessageEntry[] }> = []
-      let messages = 0
-      for (const r of rows) {
-        if (batch.length > 0 && messages >= MESSAGES_PER_STEP) break
-        const entries = unpackEntries(r.messages)
-        batch.push({ segment: r.segment, dataset: r.dataset, receivedMs: r.received_ms, entries })
-        messages += entries.length
-      }
-      // segments without a message list (none in this release) are simply passed over
-      const through = batch.length > 0 ? batch[batch.length - 1].segment : this.committedThrough
       const outcomes = await this.index(db, batch)
       await db.run("UPDATE meta SET value = ? WHERE key = 'indexed_through'", [String(through)])
-      return { through, outcomes, segments: batch.map((b) => b.segment) }
+      return outcomes
     }, { durable: false })
     // only once committed: a rolled-back step decided nothing
-    this.indexedThrough = outcomes.through
-    for (const segment of outcomes.segments) this.pending.release(segment)
-    for (const o of outcomes.outcomes) this.events.onIndexed(o)
+    this.indexedThrough = through
+    for (const b of batch) this.pending.release(b.segment)
+    for (const o of outcomes) this.events.onIndexed(o)
   }
 
-  private async index (db: Database, batch: Array<{ segment: number, dataset: DatasetName, receivedMs: number, entries: MessageEntry[] }>): Promise<IndexedOutcome[]> {
+  private async index (db: Database, batch: readonly CommittedMessages[]): Promise<IndexedOutcome[]> {
     const deliveries = batch.flatMap((b) => b.entries.filter((e) => e.kind === ENTRY_KIND.delivery || e.kind === ENTRY_KIND.repeat))
     const existing = new Map<string, Existing[]>()
     if (deliveries.length > 0) {
+      const keys = new Map(deliveries.map((e) => [sameKey(e.device, e.seq, e.minTs), [e.device, e.seq, e.minTs]]))
       const found = await db.all<Existing>(
-        `SELECT d.id, d.device, d.dkey, d.hash FROM (SELECT DISTINCT value->>0 AS device, value->>1 AS dkey FROM json_each(?)) k
-         JOIN deliveries d ON d.device = k.device AND d.dkey = k.dkey`,
-        [JSON.stringify(deliveries.map((e) => [e.device, e.dkey]))])
+        `SELECT d.id, d.device, d.seq, d.min_ts, d.hash FROM json_each(?) k
+         JOIN deliveries d ON d.device = k.value->>0 AND d.seq = k.value->>1
+         WHERE k.value->>1 IS NOT NULL
+         UNION ALL
+         SELECT d.id, d.device, d.seq, d.min_ts, d.hash FROM json_each(?) k
+         JOIN deliveries d ON d.device = k.value->>0 AND d.min_ts IS k.value->>2 AND d.seq IS NULL
+         WHERE k.value->>1 IS NULL`,
+        [JSON.stringify([...keys.values()].filter((k) => k[1] !== null)), JSON.stringify([...keys.values()].filter((k) => k[1] === null))])
       for (const f of found) {
-        const k = `${f.device}\u0000${f.dkey}`
+        const k = sameKey(f.device, f.seq, f.min_ts)
         existing.set(k, [...(existing.get(k) ?? []), f])
       }
     }
@@ -135,7 +150,7 @@ export class LedgerIndexer {
       for (const e of b.entries) {
         if (e.kind === ENTRY_KIND.repeat) {
           // recognised (and counted) at the ack: one more delivery of its original
-          const old = (existing.get(`${e.device}\u0000${e.dkey}`) ?? []).find((x) => x.hash === e.hash)
+          const old = (existing.get(sameKey(e.device, e.seq, e.minTs)) ?? []).find((x) => x.hash === e.hash)
           const repeat = fresh.get(fullKey(e))
           if (old !== undefined) repeats.set(old.id, (repeats.get(old.id) ?? 0) + 1)
           else if (repeat !== undefined) repeat[12] = (repeat[12] as number) + 1
@@ -143,7 +158,7 @@ export class LedgerIndexer {
         }
         if (e.kind === ENTRY_KIND.delivery) {
           const k = fullKey(e)
-          const same = existing.get(`${e.device}\u0000${e.dkey}`) ?? []
+          const same = existing.get(sameKey(e.device, e.seq, e.minTs)) ?? []
           const old = same.find((x) => x.hash === e.hash)
           const repeat = fresh.get(k)
           if (old !== undefined || repeat !== undefined) {
@@ -155,13 +170,14 @@ export class LedgerIndexer {
             outcome.skippedBytes += e.byteLen
             continue
           }
-          const conflict = same.length > 0 || freshSeqs.has(`${e.device}\u0000${e.dkey}`)
+          // two readings of one time with different values are two readings; a seq used twice is a conflict
+          const conflict = e.seq !== null && (same.length > 0 || freshSeqs.has(sameKey(e.device, e.seq, e.minTs)))
           if (conflict) outcome.conflicts++
           outcome.accepted += e.records
-          const row = [e.device, e.dkey, e.hash, e.records > 0 ? b.segment : null, e.records > 0 ? e.firstLine : null, e.records,
+          const row = [e.device, e.seq, e.hash, e.records > 0 ? b.segment : null, e.records > 0 ? e.firstLine : null, e.records,
             e.records > 0 ? e.byteStart : null, e.records > 0 ? e.byteLen : null, e.minTs, e.maxTs, b.receivedMs, conflict ? 1 : 0, 1]
           fresh.set(k, row)
-          freshSeqs.add(`${e.device}\u0000${e.dkey}`)
+          if (e.seq !== null) freshSeqs.add(sameKey(e.device, e.seq, e.minTs))
           inserts.push(row)
         }
         const acked = e.kind !== ENTRY_KIND.refused
@@ -182,7 +198,7 @@ export class LedgerIndexer {
     }
     if (inserts.length > 0) {
       await db.run(
-        `INSERT INTO deliveries (device, dkey, hash, segment, first_line, records, byte_start, byte_len, min_ts, max_ts, received_ms, conflict, count)
+        `INSERT INTO deliveries (device, seq, hash, segment, first_line, records, byte_start, byte_len, min_ts, max_ts, received_ms, conflict, count)
          SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8, value->>9, value->>10, value->>11, value->>12
          FROM json_each(?)`, [JSON.stringify(inserts)])
     }

@@ -17,7 +17,7 @@ export const LOOKUP_LIMITS = Object.freeze({
   timeScan: 1000
 })
 
-interface DeliveryRow { id: number, device: string, dkey: string, hash: string, segment: number | null, first_line: number | null, records: number, byte_start: number | null, byte_len: number | null, received_ms: number, count: number, conflict: number }
+interface DeliveryRow { id: number, device: string, seq: number | null, hash: string, segment: number | null, first_line: number | null, records: number, byte_start: number | null, byte_len: number | null, received_ms: number, count: number, conflict: number }
 interface FlushRow { id: number, name: string, first_id: number, last_id: number, done_ms: number | null, offsets: string | null, parts: string | null }
 
 export type LookupKey = { seq: number } | { timestamp: number }
@@ -37,7 +37,7 @@ export async function lookup (deps: LookupDeps, device: string, by: LookupKey): 
   const { reader } = deps
   let truncated = false
   const deliveries = 'seq' in by
-    ? await reader.all<DeliveryRow>('SELECT * FROM deliveries WHERE device = ? AND dkey = ? ORDER BY id LIMIT ?', [device, `s:${by.seq}`, LOOKUP_LIMITS.deliveries + 1])
+    ? await reader.all<DeliveryRow>('SELECT * FROM deliveries WHERE device = ? AND seq = ? ORDER BY id LIMIT ?', [device, by.seq, LOOKUP_LIMITS.deliveries + 1])
     : await reader.all<DeliveryRow>(
       `SELECT * FROM (SELECT * FROM deliveries WHERE device = ? AND min_ts <= ? ORDER BY min_ts DESC LIMIT ?)
        WHERE max_ts >= ? ORDER BY id LIMIT ?`, [device, by.timestamp, LOOKUP_LIMITS.timeScan, by.timestamp, LOOKUP_LIMITS.deliveries + 1])

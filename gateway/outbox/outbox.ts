@@ -77,7 +77,7 @@ export class Outbox {
       const indexedThrough = Math.min(Number(meta.get('indexed_through') ?? 0), top)
       // set below, once the outbox exists: the indexer reports to it
       let outbox: Outbox | undefined
-      const indexer = new LedgerIndexer(writer, pendingKeys, { onIndexed: (o) => { outbox?.indexed(o); options.onIndexed?.(o) } }, indexedThrough, top)
+      const indexer = new LedgerIndexer(writer, pendingKeys, { onIndexed: (o) => { outbox?.indexed(o); options.onIndexed?.(o) } }, indexedThrough)
       const log = new SegmentLog(writer, pendingKeys, createRejectionBudget(options.rejections ?? REJECTION_LIMITS), {
         commitWindowMs: options.commitWindowMs,
         nextSegment: top + 1,
@@ -104,10 +104,11 @@ export class Outbox {
       this.pendingSegments.set(dataset, rows.map((r) => ({ id: r.id, records: r.records, bytes: r.bytes, receivedMs: r.received_ms })))
       this.totals.set(dataset, { records: rows.reduce((a, r) => a + r.records, 0), bytes: rows.reduce((a, r) => a + r.bytes, 0) })
     }
-    const unindexed = await this.reader.all<{ segment: number, messages: string }>(
-      'SELECT segment, messages FROM segment_messages WHERE segment > ? ORDER BY segment', [this.indexer.indexedThrough])
-    for (const u of unindexed) this.pendingKeys.add(u.segment, unpackEntries(u.messages))
-    if (unindexed.length > 0) this.indexer.poke()
+    const unindexed = await this.reader.all<{ segment: number, dataset: DatasetName, received_ms: number, messages: string }>(
+      'SELECT segment, dataset, received_ms, messages FROM segment_messages WHERE segment > ? ORDER BY segment', [this.indexer.indexedThrough])
+    const segments = unindexed.map((u) => ({ segment: u.segment, dataset: u.dataset, receivedMs: u.received_ms, entries: unpackEntries(u.messages) }))
+    for (const s of segments) this.pendingKeys.add(s.segment, s.entries)
+    this.indexer.add(segments)
   }
 
   private committed (segments: CommittedSegment[]): void {
@@ -116,9 +117,8 @@ export class Outbox {
       const t = this.totals.get(s.dataset)!
       t.records += s.records
       t.bytes += s.bytes
-      this.indexer.committedThrough = Math.max(this.indexer.committedThrough, s.id)
     }
-    this.indexer.poke()
+    this.indexer.add(segments.map((s) => ({ segment: s.id, dataset: s.dataset, receivedMs: s.receivedMs, entries: s.entries })))
   }
 
   private indexed (o: IndexedOutcome): void {
@@ -135,10 +135,13 @@ export class Outbox {
   async refuse (request: AcceptRequest): Promise<void> { await this.log.refuse(request) }
 
   /** Whether the ledger already holds this exact message (a read; for answers that report duplicates). */
-  async delivered (request: Pick<AcceptRequest, 'device' | 'seq' | 'lines' | 'rejections'>): Promise<boolean> {
+  async delivered (request: Pick<AcceptRequest, 'device' | 'seq' | 'lines' | 'rejections' | 'minTs'>): Promise<boolean> {
     const key = deliveryKey(request)
     if (this.pendingKeys.has(fullKey({ device: request.device, ...key }))) return true
-    return (await this.reader.get('SELECT 1 AS yes FROM deliveries WHERE device = ? AND dkey = ? AND hash = ?', [request.device, key.dkey, key.hash])) !== undefined
+    const found = request.seq !== null
+      ? await this.reader.get('SELECT 1 AS yes FROM deliveries WHERE device = ? AND seq = ? AND hash = ?', [request.device, request.seq, key.hash])
+      : await this.reader.get('SELECT 1 AS yes FROM deliveries WHERE device = ? AND min_ts IS ? AND seq IS NULL AND hash = ?', [request.device, request.minTs, key.hash])
+    return found !== undefined
   }
 
   /** Records, per dataset, accepted but not yet claimed by a flush. */

@@ -31,7 +31,7 @@ export interface AcceptResult {
   rejected: number
 }
 
-export interface CommittedSegment { id: number, dataset: DatasetName, records: number, bytes: number, receivedMs: number }
+export interface CommittedSegment { id: number, dataset: DatasetName, records: number, bytes: number, receivedMs: number, entries: MessageEntry[] }
 
 interface Waiting { request: AcceptRequest, refused: boolean, resolve: (r: AcceptResult) => void, reject: (e: unknown) => void }
 
@@ -148,7 +148,7 @@ export class SegmentLog {
       rows.push([id, dataset, seg.lines.length, seg.bytes, seg.lines.length === 0 ? '' : seg.lines.join('\n') + '\n'])
       messageRows.push([id, dataset, packEntries(seg.entries)])
       entriesOf.set(id, seg.entries)
-      segments.push({ id, dataset, records: seg.lines.length, bytes: seg.bytes, receivedMs: now })
+      segments.push({ id, dataset, records: seg.lines.length, bytes: seg.bytes, receivedMs: now, entries: seg.entries })
     }
     try {
       await this.writer.transaction(async (db) => {
