@@ -2,7 +2,19 @@
 // Readings are counted, never logged one by one.
 type Labels = Record<string, string>
 
-const key = (labels: Labels): string => Object.entries(labels).sort(([a], [b]) => a < b ? -1 : 1).map(([k, v]) => `${k}="${v.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',')
+const canonical = (labels: Labels): string => Object.entries(labels).sort(([a], [b]) => a < b ? -1 : 1).map(([k, v]) => `${k}="${v.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',')
+// counters are bumped per message: the canonical (sorted, escaped) form is made once per label set
+const keys = new Map<string, string>()
+function key (labels: Labels): string {
+  let raw = ''
+  for (const k in labels) raw += `${k}\u0000${labels[k]}\u0000`
+  let found = keys.get(raw)
+  if (found === undefined) {
+    found = canonical(labels)
+    if (keys.size < 10_000) keys.set(raw, found)
+  }
+  return found
+}
 
 export class Counter {
   readonly values = new Map<string, number>()

@@ -54,11 +54,15 @@ export function keptLines (text: string, skips: readonly Skip[] | null): string[
   return lines.filter((_, i) => drop[i] === 0)
 }
 
-async function skipsOf (db: Database, dataset: DatasetName, from: number, to: number): Promise<Map<number, Skip[]>> {
-  const rows = await db.all<{ segment: number, skips: string }>(
-    'SELECT segment, skips FROM segment_messages WHERE segment BETWEEN ? AND ? AND dataset = ? AND skips IS NOT NULL', [from, to, dataset])
-  return new Map(rows.map((r) => [r.segment, JSON.parse(r.skips) as Skip[]]))
+/** The ledger's skips of segments from..to (read from the ledger file attached to the reader). */
+async function skipsOf (reader: Database, from: number, to: number): Promise<Map<number, Skip[]>> {
+  const rows = await reader.all<{ segment: number, ranges: string }>('SELECT segment, ranges FROM ledger.skips WHERE segment BETWEEN ? AND ?', [from, to])
+  return new Map(rows.map((r) => [r.segment, JSON.parse(r.ranges) as Skip[]]))
 }
+
+/** A flush's own copy of its segments' skips. */
+export const flushSkips = (text: string | null): Map<number, Skip[]> =>
+  new Map(Object.entries(text === null ? {} : JSON.parse(text) as Record<string, Skip[]>).map(([k, v]) => [Number(k), v]))
 
 const skippedCount = (skips: readonly Skip[] | undefined): number => (skips ?? []).reduce((a, [, n]) => a + n, 0)
 
@@ -89,7 +93,8 @@ export class FlushLog {
       const segments = await db.all<{ id: number, records: number, bytes: number }>(
         'SELECT id, records, bytes FROM segments WHERE dataset = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?', [dataset, after, upTo, maxRecords])
       if (segments.length === 0) return undefined
-      const skips = await skipsOf(db, dataset, segments[0].id, segments[segments.length - 1].id)
+      // indexed segments' skips never change: read from the ledger, then kept with the flush
+      const skips = await skipsOf(this.reader, segments[0].id, segments[segments.length - 1].id)
       const offsets: Array<[number, number]> = []
       let records = 0
       let bytes = 0
@@ -106,9 +111,10 @@ export class FlushLog {
       const createdMs = Date.now()
       // unique: a dataset's first segment id is claimed once; the gateway id keeps gateways apart
       const name = `${dataset}-${createdMs}-${this.gatewayId}-${String(after + 1).padStart(10, '0')}`
+      const own = Object.fromEntries([...skips].filter(([id]) => id <= last))
       const { lastID } = await db.run(
-        'INSERT INTO flushes (dataset, name, first_id, last_id, records, bytes, created_ms, offsets) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-        [dataset, name, after + 1, last, records, bytes, createdMs, JSON.stringify(offsets)])
+        'INSERT INTO flushes (dataset, name, first_id, last_id, records, bytes, created_ms, offsets, skips) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        [dataset, name, after + 1, last, records, bytes, createdMs, JSON.stringify(offsets), JSON.stringify(own)])
       this.claimed.set(dataset, last)
       return { id: lastID, dataset, name, firstId: after + 1, lastId: last, records, bytes, createdMs }
     })
@@ -118,7 +124,8 @@ export class FlushLog {
   async files (flush: Flush): Promise<FlushFile[]> {
     const rows = await this.reader.all<{ id: number, lines: string }>(
       'SELECT id, lines FROM segments WHERE dataset = ? AND id BETWEEN ? AND ? ORDER BY id', [flush.dataset, flush.firstId, flush.lastId])
-    const skips = await skipsOf(this.reader, flush.dataset, flush.firstId, flush.lastId)
+    const row = await this.reader.get<{ skips: string | null }>('SELECT skips FROM flushes WHERE id = ?', [flush.id])
+    const skips = flushSkips(row?.skips ?? null)
     const lines: string[] = []
     for (const r of rows) for (const l of keptLines(r.lines, skips.get(r.id) ?? null)) lines.push(l)
     return splitLines(lines, this.split.maxRecords, this.split.maxBytes).map((part, i) => ({ file: partFileName(flush, i), lines: part }))

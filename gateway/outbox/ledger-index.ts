@@ -6,9 +6,10 @@
 // ack path's commits are never held back for long. A step is atomic: a crash redoes it whole.
 import type { DatasetName } from '../../contracts/datasets.js'
 import type { Database } from '../../common/sqlite.js'
+import { type DeliveryStore, type Known, type NewDelivery, countAgain, sameKey } from './delivery-store.js'
 import { ENTRY_KIND, type MessageEntry, fullKey } from './message-entry.js'
 import type { PendingKeys } from './pending-keys.js'
-import type { StateWriter } from './writer.js'
+import { type StateWriter, sqlLiteral } from './writer.js'
 
 /** A range of a segment's lines that belongs to a redelivered message: [first line, lines]. */
 export type Skip = [number, number]
@@ -32,12 +33,6 @@ export interface IndexedOutcome {
 
 export interface IndexEvents { onIndexed: (outcome: IndexedOutcome) => void }
 
-interface Existing { id: number, device: string, seq: number | null, min_ts: number | null, hash: string }
-
-/** Deliveries that may be the same message share this: the device and seq, or without a seq, the first reading time. */
-const sameKey = (device: string, seq: number | null, minTs: number | null): string =>
-  seq !== null ? `${device}\u0000s${seq}` : `${device}\u0000t${String(minTs)}`
-
 /** A committed segment's messages, waiting for the ledger. */
 export interface CommittedMessages { segment: number, dataset: DatasetName, receivedMs: number, entries: MessageEntry[] }
 
@@ -60,6 +55,7 @@ export class LedgerIndexer {
     private readonly writer: StateWriter,
     private readonly pending: PendingKeys,
     private readonly events: IndexEvents,
+    private readonly store: DeliveryStore,
     /** last segment id whose messages are in the ledger */
     public indexedThrough: number
   ) {}
@@ -105,41 +101,29 @@ export class LedgerIndexer {
 
   private async step (batch: CommittedMessages[]): Promise<void> {
     const through = batch[batch.length - 1].segment
-    const outcomes = await this.writer.transaction(async (db) => {
-      const outcomes = await this.index(db, batch)
-      await db.run("UPDATE meta SET value = ? WHERE key = 'indexed_through'", [String(through)])
+    // alone on the connection from the look-up to the commit: nothing else writes in between
+    const outcomes = await this.writer.exclusive(async () => {
+      const { statements, outcomes } = await this.index(this.writer.db, batch)
+      statements.push(`UPDATE meta SET value = ${sqlLiteral(String(through))} WHERE key = 'indexed_through'`)
+      // what the store remembered of this step must not outlive a step that did not commit
+      await this.writer.script(statements, { durable: false }).catch((err: unknown) => { this.store.forget(); throw err })
       return outcomes
-    }, { durable: false })
+    })
     // only once committed: a rolled-back step decided nothing
     this.indexedThrough = through
     for (const b of batch) this.pending.release(b.segment)
     for (const o of outcomes) this.events.onIndexed(o)
   }
 
-  private async index (db: Database, batch: readonly CommittedMessages[]): Promise<IndexedOutcome[]> {
+  /** Decides every message of the batch: the statements that record the decisions, and the outcomes. */
+  private async index (db: Database, batch: readonly CommittedMessages[]): Promise<{ statements: string[], outcomes: IndexedOutcome[] }> {
     const deliveries = batch.flatMap((b) => b.entries.filter((e) => e.kind === ENTRY_KIND.delivery || e.kind === ENTRY_KIND.repeat))
-    const existing = new Map<string, Existing[]>()
-    if (deliveries.length > 0) {
-      const keys = new Map(deliveries.map((e) => [sameKey(e.device, e.seq, e.minTs), [e.device, e.seq, e.minTs]]))
-      const found = await db.all<Existing>(
-        `SELECT d.id, d.device, d.seq, d.min_ts, d.hash FROM json_each(?) k
-         JOIN deliveries d ON d.device = k.value->>0 AND d.seq = k.value->>1
-         WHERE k.value->>1 IS NOT NULL
-         UNION ALL
-         SELECT d.id, d.device, d.seq, d.min_ts, d.hash FROM json_each(?) k
-         JOIN deliveries d ON d.device = k.value->>0 AND d.min_ts IS k.value->>2 AND d.seq IS NULL
-         WHERE k.value->>1 IS NULL`,
-        [JSON.stringify([...keys.values()].filter((k) => k[1] !== null)), JSON.stringify([...keys.values()].filter((k) => k[1] === null))])
-      for (const f of found) {
-        const k = sameKey(f.device, f.seq, f.min_ts)
-        existing.set(k, [...(existing.get(k) ?? []), f])
-      }
-    }
-    const inserts: unknown[][] = []
-    /** new rows of this step by full key, to count repeats within the step */
-    const fresh = new Map<string, unknown[]>()
+    const existing = deliveries.length > 0 ? await this.store.find(db, deliveries) : new Map<string, Known[]>()
+    const news: NewDelivery[] = []
+    /** new deliveries of this step by full key, to count repeats within the step */
+    const fresh = new Map<string, NewDelivery>()
     const freshSeqs = new Set<string>()
-    const repeats = new Map<number, number>()
+    const again = new Map<Known, number>()
     const rejections: unknown[][] = []
     const counted = new Map<string, number>()
     const skips: Array<[number, Skip[]]> = []
@@ -148,22 +132,15 @@ export class LedgerIndexer {
       const segmentSkips: Skip[] = []
       const outcome: IndexedOutcome = { dataset: b.dataset, accepted: 0, duplicates: 0, skippedRecords: 0, skippedBytes: 0, rejected: {}, conflicts: 0, notItemized: 0 }
       for (const e of b.entries) {
-        if (e.kind === ENTRY_KIND.repeat) {
-          // recognised (and counted) at the ack: one more delivery of its original
-          const old = (existing.get(sameKey(e.device, e.seq, e.minTs)) ?? []).find((x) => x.hash === e.hash)
-          const repeat = fresh.get(fullKey(e))
-          if (old !== undefined) repeats.set(old.id, (repeats.get(old.id) ?? 0) + 1)
-          else if (repeat !== undefined) repeat[12] = (repeat[12] as number) + 1
-          continue
-        }
-        if (e.kind === ENTRY_KIND.delivery) {
-          const k = fullKey(e)
+        if (e.kind === ENTRY_KIND.repeat || e.kind === ENTRY_KIND.delivery) {
           const same = existing.get(sameKey(e.device, e.seq, e.minTs)) ?? []
           const old = same.find((x) => x.hash === e.hash)
-          const repeat = fresh.get(k)
+          const repeat = fresh.get(fullKey(e))
+          if (old !== undefined) again.set(old, (again.get(old) ?? 0) + 1)
+          else if (repeat !== undefined) repeat.count++
+          // recognised (and counted) at the ack: it only adds a delivery to its original
+          if (e.kind === ENTRY_KIND.repeat) continue
           if (old !== undefined || repeat !== undefined) {
-            if (old !== undefined) repeats.set(old.id, (repeats.get(old.id) ?? 0) + 1)
-            else repeat![12] = (repeat![12] as number) + 1
             if (e.records > 0) segmentSkips.push([e.firstLine, e.records])
             outcome.duplicates += e.readings
             outcome.skippedRecords += e.records
@@ -174,11 +151,10 @@ export class LedgerIndexer {
           const conflict = e.seq !== null && (same.length > 0 || freshSeqs.has(sameKey(e.device, e.seq, e.minTs)))
           if (conflict) outcome.conflicts++
           outcome.accepted += e.records
-          const row = [e.device, e.seq, e.hash, e.records > 0 ? b.segment : null, e.records > 0 ? e.firstLine : null, e.records,
-            e.records > 0 ? e.byteStart : null, e.records > 0 ? e.byteLen : null, e.minTs, e.maxTs, b.receivedMs, conflict ? 1 : 0, 1]
-          fresh.set(k, row)
+          const delivery: NewDelivery = { entry: e, segment: b.segment, receivedMs: b.receivedMs, conflict, count: 1 }
+          fresh.set(fullKey(e), delivery)
           if (e.seq !== null) freshSeqs.add(sameKey(e.device, e.seq, e.minTs))
-          inserts.push(row)
+          news.push(delivery)
         }
         const acked = e.kind !== ENTRY_KIND.refused
         for (const [index, ts, reason, detail] of e.rejections) {
@@ -196,32 +172,21 @@ export class LedgerIndexer {
       if (segmentSkips.length > 0) skips.push([b.segment, segmentSkips])
       outcomes.push(outcome)
     }
-    if (inserts.length > 0) {
-      await db.run(
-        `INSERT INTO deliveries (device, seq, hash, segment, first_line, records, byte_start, byte_len, min_ts, max_ts, received_ms, conflict, count)
-         SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8, value->>9, value->>10, value->>11, value->>12
-         FROM json_each(?)`, [JSON.stringify(inserts)])
-    }
-    if (repeats.size > 0) {
-      await db.run('UPDATE deliveries SET count = count + j.value->>1 FROM json_each(?) j WHERE deliveries.id = j.value->>0', [JSON.stringify([...repeats])])
-    }
+    const statements = [...this.store.write(news), ...countAgain(again)]
     if (rejections.length > 0) {
-      await db.run(
+      statements.push(
         `INSERT INTO rejections (dataset, device, seq, idx, ts, reason, detail, received_ms, acknowledged)
-         SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8 FROM json_each(?)`,
-        [JSON.stringify(rejections)])
+         SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8 FROM json_each(${sqlLiteral(JSON.stringify(rejections))})`)
     }
     if (counted.size > 0) {
-      await db.run(
+      statements.push(
         `INSERT INTO rejection_totals (device, reason, hour_ms, count)
-         SELECT value->>0, value->>1, value->>2, value->>3 FROM json_each(?) WHERE true
-         ON CONFLICT (device, reason, hour_ms) DO UPDATE SET count = count + excluded.count`,
-        [JSON.stringify([...counted].map(([k, n]) => [...(JSON.parse(k) as unknown[]), n]))])
+         SELECT value->>0, value->>1, value->>2, value->>3 FROM json_each(${sqlLiteral(JSON.stringify([...counted].map(([k, n]) => [...(JSON.parse(k) as unknown[]), n])))}) WHERE true
+         ON CONFLICT (device, reason, hour_ms) DO UPDATE SET count = count + excluded.count`)
     }
     if (skips.length > 0) {
-      await db.run('UPDATE segment_messages SET skips = j.value->>1 FROM json_each(?) j WHERE segment = j.value->>0',
-        [JSON.stringify(skips.map(([s, list]) => [s, JSON.stringify(list)]))])
+      statements.push(`INSERT OR REPLACE INTO skips (segment, ranges) SELECT value->>0, value->>1 FROM json_each(${sqlLiteral(JSON.stringify(skips.map(([s, list]) => [s, JSON.stringify(list)])))})`)
     }
-    return outcomes
+    return { statements, outcomes }
   }
 }

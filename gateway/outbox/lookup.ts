@@ -4,9 +4,9 @@
 // ledger, whatever a device has sent.
 import type { DatasetName } from '../../contracts/datasets.js'
 import type { Database } from '../../common/sqlite.js'
-import type { Skip } from './ledger-index.js'
+import type { GroupMember } from './delivery-store.js'
 import { ENTRY_KIND, unpackEntries } from './message-entry.js'
-import { keptLines, partFileName } from './flushes.js'
+import { flushSkips, keptLines, partFileName } from './flushes.js'
 
 export const LOOKUP_LIMITS = Object.freeze({
   /** deliveries, readings and rejections in one answer at most (the answer says when it was cut) */
@@ -18,7 +18,7 @@ export const LOOKUP_LIMITS = Object.freeze({
 })
 
 interface DeliveryRow { id: number, device: string, seq: number | null, hash: string, segment: number | null, first_line: number | null, records: number, byte_start: number | null, byte_len: number | null, received_ms: number, count: number, conflict: number }
-interface FlushRow { id: number, name: string, first_id: number, last_id: number, done_ms: number | null, offsets: string | null, parts: string | null }
+interface FlushRow { id: number, name: string, first_id: number, last_id: number, done_ms: number | null, offsets: string | null, parts: string | null, skips: string | null }
 
 export type LookupKey = { seq: number } | { timestamp: number }
 
@@ -41,7 +41,20 @@ export async function lookup (deps: LookupDeps, device: string, by: LookupKey): 
     : await reader.all<DeliveryRow>(
       `SELECT * FROM (SELECT * FROM deliveries WHERE device = ? AND min_ts <= ? ORDER BY min_ts DESC LIMIT ?)
        WHERE max_ts >= ? ORDER BY id LIMIT ?`, [device, by.timestamp, LOOKUP_LIMITS.timeScan, by.timestamp, LOOKUP_LIMITS.deliveries + 1])
-  if (deliveries.length > LOOKUP_LIMITS.deliveries) { deliveries.pop(); truncated = true }
+  if ('timestamp' in by) {
+    // messages without a seq are kept as members of delivery groups
+    const groups = await reader.all<{ id: number, segment: number | null, received_ms: number, members: string }>(
+      `SELECT id, segment, received_ms, members FROM (SELECT * FROM delivery_groups WHERE device = ? AND max_ts >= ? ORDER BY max_ts LIMIT ?)
+       WHERE min_ts <= ? ORDER BY id`, [device, by.timestamp, LOOKUP_LIMITS.timeScan, by.timestamp])
+    for (const g of groups) {
+      for (const m of JSON.parse(g.members) as GroupMember[]) {
+        if (m[1] === null || m[2] === null || m[1] > by.timestamp || m[2] < by.timestamp) continue
+        deliveries.push({ id: g.id, device, seq: null, hash: m[0], segment: m[3] === null ? null : g.segment, first_line: m[3], records: m[4], byte_start: m[5], byte_len: m[6], received_ms: g.received_ms, count: m[7], conflict: 0 })
+      }
+    }
+    deliveries.sort((a, b) => a.received_ms - b.received_ms)
+  }
+  if (deliveries.length > LOOKUP_LIMITS.deliveries) { deliveries.length = LOOKUP_LIMITS.deliveries; truncated = true }
 
   const readings: unknown[] = []
   const flushCache = new Map<number, FlushRow | undefined>()
@@ -123,7 +136,7 @@ async function deliveryLines (reader: Database, d: DeliveryRow): Promise<string[
 async function flushOf (reader: Database, dataset: DatasetName, segment: number, cache: Map<number, FlushRow | undefined>): Promise<FlushRow | undefined> {
   if (!cache.has(segment)) {
     cache.set(segment, await reader.get<FlushRow>(
-      'SELECT id, name, first_id, last_id, done_ms, offsets, parts FROM flushes WHERE dataset = ? AND last_id >= ? AND first_id <= ? ORDER BY last_id LIMIT 1',
+      'SELECT id, name, first_id, last_id, done_ms, offsets, parts, skips FROM flushes WHERE dataset = ? AND last_id >= ? AND first_id <= ? ORDER BY last_id LIMIT 1',
       [dataset, segment, segment]))
   }
   return cache.get(segment)
@@ -140,8 +153,7 @@ async function landedAt (reader: Database, deps: LookupDeps, flush: FlushRow, d:
   const parts = JSON.parse(flush.parts) as number[]
   const segmentStart = offsets.find(([s]) => s === d.segment)?.[1]
   if (segmentStart === undefined) return undefined
-  const skipsRow = await reader.get<{ skips: string | null }>('SELECT skips FROM segment_messages WHERE segment = ?', [d.segment])
-  const skips = skipsRow?.skips == null ? [] : JSON.parse(skipsRow.skips) as Skip[]
+  const skips = flushSkips(flush.skips).get(d.segment!) ?? []
   // lines skipped before this delivery in its segment move it up in the output
   const before = skips.filter(([first]) => first < (d.first_line ?? 0)).reduce((a, [, n]) => a + n, 0)
   const start = segmentStart + (d.first_line ?? 0) - before

@@ -35,15 +35,26 @@ export interface MessageEntry {
   counted: Record<string, number>
 }
 
-type Packed = [EntryKind, string, string, string, number | null, number, number, number, number, number | null, number | null, number, ItemizedRejection[], Record<string, number>]
+// [kind, device (an index into the segment's device list), hash, seq, firstLine, records, byteStart,
+//  byteLen, minTs, maxTs, readings, rejections (0 when none), counted (0 when none)]; dkey is derived
+type Packed = [EntryKind, number, string, number | null, number, number, number, number, number | null, number | null, number, ItemizedRejection[] | 0, Record<string, number> | 0]
 
 export function packEntries (entries: readonly MessageEntry[]): string {
-  return JSON.stringify(entries.map((e): Packed => [e.kind, e.device, e.dkey, e.hash, e.seq, e.firstLine, e.records, e.byteStart, e.byteLen, e.minTs, e.maxTs, e.readings, e.rejections, e.counted]))
+  const devices: string[] = []
+  const index = new Map<string, number>()
+  const m = entries.map((e): Packed => {
+    let d = index.get(e.device)
+    if (d === undefined) { d = devices.push(e.device) - 1; index.set(e.device, d) }
+    const counted = Object.keys(e.counted).length > 0 ? e.counted : 0
+    return [e.kind, d, e.hash, e.seq, e.firstLine, e.records, e.byteStart, e.byteLen, e.minTs, e.maxTs, e.readings, e.rejections.length > 0 ? e.rejections : 0, counted]
+  })
+  return JSON.stringify({ d: devices, m })
 }
 
 export function unpackEntries (text: string): MessageEntry[] {
-  return (JSON.parse(text) as Packed[]).map(([kind, device, dkey, hash, seq, firstLine, records, byteStart, byteLen, minTs, maxTs, readings, rejections, counted]) =>
-    ({ kind, device, dkey, hash, seq, firstLine, records, byteStart, byteLen, minTs, maxTs, readings, rejections, counted }))
+  const { d, m } = JSON.parse(text) as { d: string[], m: Packed[] }
+  return m.map(([kind, device, hash, seq, firstLine, records, byteStart, byteLen, minTs, maxTs, readings, rejections, counted]) =>
+    ({ kind, device: d[device], dkey: seq !== null ? `s:${seq}` : `h:${hash}`, hash, seq, firstLine, records, byteStart, byteLen, minTs, maxTs, readings, rejections: rejections === 0 ? [] : rejections, counted: counted === 0 ? {} : counted }))
 }
 
 /** The identity of a delivery in the dedup index and the pending set. */

@@ -19,11 +19,12 @@ import { type LookupKey, lookup } from './lookup.js'
 import { PendingKeys } from './pending-keys.js'
 import { REJECTION_LIMITS, type RejectionLimits, createRejectionBudget } from './rejection-budget.js'
 import { type StateUsage, oldestLandedMs, pruneLanded, stateUsage } from './retention.js'
-import { migrate } from './schema.js'
+import { LEDGER_FILE, OUTBOX_FILE, migrate } from './schema.js'
 import { type AcceptRequest, type AcceptResult, type CommittedSegment, SegmentLog } from './segment-log.js'
 import { StateWriter } from './writer.js'
 import { deliveryKey } from './content-key.js'
-import { fullKey, unpackEntries } from './message-entry.js'
+import { DeliveryStore, sameKey } from './delivery-store.js'
+import { type MessageEntry, fullKey, unpackEntries } from './message-entry.js'
 
 export type { AcceptRequest, AcceptResult } from './segment-log.js'
 export type { Flush, FlushFile } from './flushes.js'
@@ -40,6 +41,10 @@ export interface OutboxOptions {
   onIndexed?: (outcome: IndexedOutcome) => void
 }
 
+const CHECKPOINT_EVERY_MS = 250
+/** about 64 MB of write-ahead log */
+const MAX_WAL_PAGES = 16_384
+
 export interface PendingStats { records: number, bytes: number, oldestMs: number | null }
 
 interface WaitingSegment { id: number, records: number, bytes: number, receivedMs: number }
@@ -51,46 +56,58 @@ export class Outbox {
   private constructor (
     readonly gatewayId: string,
     private readonly writer: StateWriter,
+    private readonly ledgerWriter: StateWriter,
     private readonly reader: Database,
     private readonly log: SegmentLog,
     private readonly indexer: LedgerIndexer,
     private readonly flushes: FlushLog,
-    private readonly pendingKeys: PendingKeys
+    private readonly pendingKeys: PendingKeys,
+    private readonly store: DeliveryStore
   ) {}
 
   static async open (stateDir: string, options: OutboxOptions): Promise<Outbox> {
-    let writerDb: Database | undefined
-    let reader: Database | undefined
+    const opened: Database[] = []
+    const open = async (file: string): Promise<Database> => { const db = await openDatabase(file); opened.push(db); return db }
     try {
       await fs.mkdir(stateDir, { recursive: true })
-      const file = path.join(stateDir, 'gateway.sqlite')
-      writerDb = await openDatabase(file)
-      // the ledger's indexes are written at random places: keep them in memory rather than re-read pages
-      await writerDb.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -131072;')
-      await migrate(writerDb)
-      await writerDb.run("INSERT OR IGNORE INTO meta (key, value) VALUES ('gateway_id', ?)", [randomBytes(3).toString('hex')])
-      const meta = new Map((await writerDb.all<{ key: string, value: string }>('SELECT key, value FROM meta')).map((r) => [r.key, r.value]))
-      reader = await openDatabase(file)
-      const writer = new StateWriter(writerDb)
+      const outboxFile = path.join(stateDir, OUTBOX_FILE)
+      const ledgerFile = path.join(stateDir, LEDGER_FILE)
+      const outboxDb = await open(outboxFile)
+      // checkpoints run on the reader's connection, beside the writers (see checkpoint()), not inside
+      // whichever commit happens to cross a threshold
+      const pragmas = 'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;'
+      await outboxDb.exec(pragmas)
+      await migrate(outboxDb, ledgerFile)
+      await outboxDb.run("INSERT OR IGNORE INTO meta (key, value) VALUES ('gateway_id', ?)", [randomBytes(3).toString('hex')])
+      const gatewayId = (await outboxDb.get<{ value: string }>("SELECT value FROM meta WHERE key = 'gateway_id'"))!.value
+      // the ledger's indexes are written where each device's entries end: keep those pages in memory
+      const ledgerDb = await open(ledgerFile)
+      await ledgerDb.exec(`${pragmas} PRAGMA cache_size = -131072;`)
+      const reader = await open(outboxFile)
+      await reader.run('ATTACH DATABASE ? AS ledger', [ledgerFile])
+      const writer = new StateWriter(outboxDb)
+      const ledgerWriter = new StateWriter(ledgerDb)
       const pendingKeys = new PendingKeys()
-      const top = (await writerDb.get<{ id: number | null }>('SELECT max(id) AS id FROM segments'))?.id ?? 0
-      const indexedThrough = Math.min(Number(meta.get('indexed_through') ?? 0), top)
+      const top = (await outboxDb.get<{ id: number | null }>('SELECT max(id) AS id FROM segments'))?.id ?? 0
+      const indexedThrough = Math.min(Number((await ledgerDb.get<{ value: string }>("SELECT value FROM meta WHERE key = 'indexed_through'"))?.value ?? 0), top)
       // set below, once the outbox exists: the indexer reports to it
       let outbox: Outbox | undefined
-      const indexer = new LedgerIndexer(writer, pendingKeys, { onIndexed: (o) => { outbox?.indexed(o); options.onIndexed?.(o) } }, indexedThrough)
+      const store = await DeliveryStore.open(ledgerDb)
+      const indexer = new LedgerIndexer(ledgerWriter, pendingKeys, { onIndexed: (o) => { outbox?.indexed(o); options.onIndexed?.(o) } }, store, indexedThrough)
       const log = new SegmentLog(writer, pendingKeys, createRejectionBudget(options.rejections ?? REJECTION_LIMITS), {
         commitWindowMs: options.commitWindowMs,
         nextSegment: top + 1,
         onCommitted: (segments) => { outbox?.committed(segments) }
       })
-      const flushes = new FlushLog(writer, reader, meta.get('gateway_id')!, { maxRecords: options.maxRecords, maxBytes: options.maxBytes })
+      const flushes = new FlushLog(writer, reader, gatewayId, { maxRecords: options.maxRecords, maxBytes: options.maxBytes })
       await flushes.load(DATASET_NAMES)
-      outbox = new Outbox(meta.get('gateway_id')!, writer, reader, log, indexer, flushes, pendingKeys)
+      outbox = new Outbox(gatewayId, writer, ledgerWriter, reader, log, indexer, flushes, pendingKeys, store)
       await outbox.loadWaiting()
+      outbox.checkpointTimer = setInterval(() => { void outbox!.checkpoint().catch(() => undefined) }, CHECKPOINT_EVERY_MS)
+      outbox.checkpointTimer.unref()
       return outbox
     } catch (err) {
-      await reader?.close().catch(() => undefined)
-      await writerDb?.close().catch(() => undefined)
+      for (const db of opened.reverse()) await db.close().catch(() => undefined)
       if (err instanceof GatewayError) throw err
       throw new GatewayError('GW_ERR_STATE', `cannot open the gateway state in ${stateDir}: ${(err as Error).message}`, { cause: err })
     }
@@ -138,10 +155,8 @@ export class Outbox {
   async delivered (request: Pick<AcceptRequest, 'device' | 'seq' | 'lines' | 'rejections' | 'minTs'>): Promise<boolean> {
     const key = deliveryKey(request)
     if (this.pendingKeys.has(fullKey({ device: request.device, ...key }))) return true
-    const found = request.seq !== null
-      ? await this.reader.get('SELECT 1 AS yes FROM deliveries WHERE device = ? AND seq = ? AND hash = ?', [request.device, request.seq, key.hash])
-      : await this.reader.get('SELECT 1 AS yes FROM deliveries WHERE device = ? AND min_ts IS ? AND seq IS NULL AND hash = ?', [request.device, request.minTs, key.hash])
-    return found !== undefined
+    const known = await this.store.find(this.reader, [{ device: request.device, seq: request.seq, minTs: request.minTs } as MessageEntry])
+    return (known.get(sameKey(request.device, request.seq, request.minTs)) ?? []).some((k) => k.hash === key.hash)
   }
 
   /** Records, per dataset, accepted but not yet claimed by a flush. */
@@ -170,6 +185,27 @@ export class Outbox {
     return flush
   }
 
+  /**
+   * Copies the write-ahead log into the database, from the reader's connection so that the writer
+   * goes on meanwhile (PASSIVE: it never waits for a lock). Called on a timer by the gateway; the
+   * log would otherwise grow without bound, since the writer never checkpoints.
+   */
+  async checkpoint (): Promise<void> {
+    if (this.checkpointing) return
+    this.checkpointing = true
+    try {
+      for (const [schema, writer] of [['main', this.writer], ['ledger', this.ledgerWriter]] as const) {
+        const r = await this.reader.get<{ log: number }>(`PRAGMA ${schema}.wal_checkpoint(PASSIVE)`)
+        // under a steady load the log may never be wholly copied between two commits, and so never
+        // start over: past a limit its writer waits once for a checkpoint that restarts it
+        if (r !== undefined && r.log > MAX_WAL_PAGES) await writer.exclusive(async () => await writer.db.get('PRAGMA wal_checkpoint(RESTART)'))
+      }
+    } finally { this.checkpointing = false }
+  }
+
+  private checkpointing = false
+  private checkpointTimer: NodeJS.Timeout | undefined
+
   /** Resolves once every message committed so far is in the ledger (its outcome counted). */
   async settle (): Promise<void> { await this.indexer.catchUp() }
 
@@ -190,7 +226,7 @@ export class Outbox {
   }
 
   /** Forgets landed data received before olderThanMs (it stops deduplicating). */
-  async prune (olderThanMs: number): Promise<number> { return await pruneLanded(this.writer, olderThanMs) }
+  async prune (olderThanMs: number): Promise<number> { return await pruneLanded(this.writer, this.ledgerWriter, olderThanMs) }
 
   async usage (): Promise<StateUsage> { return await stateUsage(this.reader) }
 
@@ -210,8 +246,11 @@ export class Outbox {
 
   /** Closes the database connections (after stopAccepting and the last flush). */
   async release (): Promise<void> {
+    clearInterval(this.checkpointTimer)
     await this.writer.idle()
-    await this.writer.db.close()
+    await this.ledgerWriter.idle()
     await this.reader.close()
+    await this.ledgerWriter.db.close()
+    await this.writer.db.close()
   }
 }

@@ -16,19 +16,24 @@ export interface StateUsage {
   fileBytes: number
 }
 
-export async function stateUsage (db: Database): Promise<StateUsage> {
-  const row = await db.get<{ pages: number, free: number, size: number }>(
-    'SELECT (SELECT page_count FROM pragma_page_count) AS pages, (SELECT freelist_count FROM pragma_freelist_count) AS free, (SELECT page_size FROM pragma_page_size) AS size')
-  const pages = row?.pages ?? 0
-  const size = row?.size ?? 4096
-  return { usedBytes: (pages - (row?.free ?? 0)) * size, fileBytes: pages * size }
+export async function stateUsage (reader: Database): Promise<StateUsage> {
+  let usedBytes = 0
+  let fileBytes = 0
+  for (const schema of ['main', 'ledger']) {
+    const pages = (await reader.get<{ page_count: number }>(`PRAGMA ${schema}.page_count`))?.page_count ?? 0
+    const free = (await reader.get<{ freelist_count: number }>(`PRAGMA ${schema}.freelist_count`))?.freelist_count ?? 0
+    const size = (await reader.get<{ page_size: number }>(`PRAGMA ${schema}.page_size`))?.page_size ?? 4096
+    usedBytes += (pages - free) * size
+    fileBytes += pages * size
+  }
+  return { usedBytes, fileBytes }
 }
 
 /**
  * Deletes landed data received before olderThanMs. Returns the segments removed. Each dataset keeps
  * its newest flush row (it says where claiming resumes).
  */
-export async function pruneLanded (writer: StateWriter, olderThanMs: number): Promise<number> {
+export async function pruneLanded (writer: StateWriter, ledger: StateWriter, olderThanMs: number): Promise<number> {
   let removed = 0
   for (const dataset of DATASET_NAMES) {
     const done = await writer.exclusive(async () => await writer.db.get<{ last: number | null }>(
@@ -50,21 +55,26 @@ export async function pruneLanded (writer: StateWriter, olderThanMs: number): Pr
   }
   // ledger rows in the order they were written (about the order they arrived), never one whose
   // records still wait in a segment
-  for (const table of ['deliveries', 'rejections'] as const) {
+  const alive = await writer.exclusive(async () => await writer.db.get<{ id: number | null }>('SELECT min(id) AS id FROM segments'))
+  const firstAlive = alive?.id ?? Number.MAX_SAFE_INTEGER
+  for (const table of ['deliveries', 'delivery_groups', 'rejections', 'skips'] as const) {
     for (;;) {
-      const n = await writer.transaction(async (db) => (await db.run(
-        `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE received_ms < ? ORDER BY id LIMIT ?)` +
-        (table === 'deliveries' ? ' AND (segment IS NULL OR NOT EXISTS (SELECT 1 FROM segments s WHERE s.id = deliveries.segment))' : ''),
-        [olderThanMs, CHUNK])).changes, LAZY)
+      const n = await ledger.transaction(async (db) => (await db.run(table === 'skips'
+        ? `DELETE FROM skips WHERE segment IN (SELECT segment FROM skips WHERE segment < ? ORDER BY segment LIMIT ${CHUNK})`
+        : `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE received_ms < ? ORDER BY id LIMIT ${CHUNK})` +
+          (table !== 'rejections' ? ' AND (segment IS NULL OR segment < ?)' : ''),
+      table === 'skips' ? [firstAlive] : table === 'rejections' ? [olderThanMs] : [olderThanMs, firstAlive])).changes, LAZY)
       if (n < CHUNK) break
     }
   }
-  await writer.transaction(async (db) => await db.run('DELETE FROM rejection_totals WHERE hour_ms < ?', [olderThanMs - 3_600_000]), LAZY)
+  await ledger.transaction(async (db) => await db.run('DELETE FROM rejection_totals WHERE hour_ms < ?', [olderThanMs - 3_600_000]), LAZY)
   return removed
 }
 
 /** The received time of the oldest landed data still kept, or undefined when nothing landed is kept. */
 export async function oldestLandedMs (db: Database): Promise<number | undefined> {
-  const row = await db.get<{ t: number | null }>('SELECT min(received_ms) AS t FROM (SELECT received_ms FROM deliveries ORDER BY id LIMIT 1)')
+  const row = await db.get<{ t: number | null }>(
+    `SELECT min(t) AS t FROM (SELECT (SELECT received_ms FROM ledger.deliveries ORDER BY id LIMIT 1) AS t
+                              UNION ALL SELECT (SELECT received_ms FROM ledger.delivery_groups ORDER BY id LIMIT 1))`)
   return row?.t ?? undefined
 }

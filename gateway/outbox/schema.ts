@@ -1,21 +1,33 @@
-// The gateway state's tables, and the upgrade of a state written by the previous release.
+// The gateway state's tables, in two SQLite files so that the ack path and the ledger never wait
+// for each other (one writer per file; each file's writer runs on its own worker thread), and the
+// upgrade of a state written by the previous release.
 //
+// gateway.sqlite, the outbox:
 // segments          the accepted records of one group commit and one dataset, as one NDJSON text:
 //                   the durable queue, and for the retention window what the ledger shows.
 // segment_messages  per segment, the messages it holds (who sent what, where in the text), written
 //                   in the same commit; the ledger is built from it after the acknowledgement.
-//                   skips: the messages the ledger found to be redeliveries (their lines never land).
-// deliveries        the ledger: one row per distinct message: device, seq (or, without one, its first
-//                   reading time) and content hash; count = how many times it was delivered.
+// flushes           landing files: which segments they hold, which of their lines were found to be
+//                   redeliveries (skips, copied from the ledger at the claim, so that a flush can be
+//                   written again from the outbox alone), where each segment and each part starts.
+//
+// ledger.sqlite, the ledger:
+// deliveries        one row per distinct message with a seq (device, seq, content hash);
+//                   count = how many times it was delivered.
+// delivery_groups   the same for messages without a seq, one row per device and segment, its
+//                   messages a JSON list (delivery-store.ts says why).
+// skips             per segment, the line ranges of messages the ledger found to be redeliveries.
 // rejections        refused readings and messages, itemized (capped per device), with their seq.
 // rejection_totals  what the per-device cap did not itemize, counted by device, reason and hour.
-// flushes           landing files: which segments they hold, where each segment starts, the parts.
+import fs from 'node:fs/promises'
 import type { Database } from '../../common/sqlite.js'
 import { contentHash } from './content-key.js'
 
 export const SCHEMA_VERSION = 2
+export const OUTBOX_FILE = 'gateway.sqlite'
+export const LEDGER_FILE = 'ledger.sqlite'
 
-const TABLES = `
+const OUTBOX_TABLES = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS segments (
   id INTEGER PRIMARY KEY,
@@ -30,29 +42,8 @@ CREATE TABLE IF NOT EXISTS segment_messages (
   segment INTEGER PRIMARY KEY,
   dataset TEXT NOT NULL,
   received_ms INTEGER NOT NULL,
-  messages TEXT NOT NULL,
-  skips TEXT
+  messages TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS rejections (
-  id INTEGER PRIMARY KEY,
-  dataset TEXT NOT NULL,
-  device TEXT NOT NULL,
-  seq INTEGER,
-  idx INTEGER,
-  ts INTEGER,
-  reason TEXT NOT NULL,
-  detail TEXT NOT NULL,
-  received_ms INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS rejections_device ON rejections (device, seq, ts);
-CREATE INDEX IF NOT EXISTS rejections_time ON rejections (device, ts);
-CREATE TABLE IF NOT EXISTS rejection_totals (
-  device TEXT NOT NULL,
-  reason TEXT NOT NULL,
-  hour_ms INTEGER NOT NULL,
-  count INTEGER NOT NULL,
-  PRIMARY KEY (device, reason, hour_ms)
-) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS flushes (
   id INTEGER PRIMARY KEY,
   dataset TEXT NOT NULL,
@@ -67,8 +58,18 @@ CREATE TABLE IF NOT EXISTS flushes (
 CREATE INDEX IF NOT EXISTS flushes_range ON flushes (dataset, last_id);
 `
 
-const DELIVERIES = (name: string): string => `
-CREATE TABLE ${name} (
+/** Columns added to tables the previous release made. */
+const ADDED_COLUMNS: Array<[table: string, column: string, ddl: string]> = [
+  ['flushes', 'offsets', 'TEXT'],
+  ['flushes', 'parts', 'TEXT'],
+  ['flushes', 'skips', 'TEXT']
+]
+
+// Both delivery indexes grow where a device's newest entries are (its seq and its reading times
+// increase), not at random places as an index on content hashes would: a fraction of the cost a row.
+const LEDGER_TABLES = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS deliveries (
   id INTEGER PRIMARY KEY,
   device TEXT NOT NULL,
   seq INTEGER,
@@ -83,81 +84,120 @@ CREATE TABLE ${name} (
   received_ms INTEGER NOT NULL,
   count INTEGER NOT NULL DEFAULT 1,
   conflict INTEGER NOT NULL DEFAULT 0
-);`
-
-// Both indexes grow where a device's newest entries are (its seq and its reading times increase),
-// not at random places as an index on content hashes would: a fraction of the cost per row.
-// A message with a seq is found by it; one without, by its first reading time and its hash.
-const DELIVERY_INDEXES = `
+);
 CREATE INDEX IF NOT EXISTS deliveries_time ON deliveries (device, min_ts);
 CREATE INDEX IF NOT EXISTS deliveries_seq ON deliveries (device, seq) WHERE seq IS NOT NULL;
+CREATE TABLE IF NOT EXISTS delivery_groups (
+  id INTEGER PRIMARY KEY,
+  device TEXT NOT NULL,
+  segment INTEGER,
+  min_ts INTEGER,
+  max_ts INTEGER,
+  received_ms INTEGER NOT NULL,
+  members TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS delivery_groups_time ON delivery_groups (device, max_ts);
+CREATE TABLE IF NOT EXISTS skips (segment INTEGER PRIMARY KEY, ranges TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rejections (
+  id INTEGER PRIMARY KEY,
+  dataset TEXT NOT NULL,
+  device TEXT NOT NULL,
+  seq INTEGER,
+  idx INTEGER,
+  ts INTEGER,
+  reason TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  received_ms INTEGER NOT NULL,
+  acknowledged INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS rejections_device ON rejections (device, seq, ts);
+CREATE INDEX IF NOT EXISTS rejections_time ON rejections (device, ts);
+CREATE TABLE IF NOT EXISTS rejection_totals (
+  device TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  hour_ms INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (device, reason, hour_ms)
+) WITHOUT ROWID;
 `
-
-/** Columns added to tables the previous release made. */
-const ADDED_COLUMNS: Array<[table: string, column: string, ddl: string]> = [
-  ['rejections', 'acknowledged', 'INTEGER NOT NULL DEFAULT 1'],
-  ['flushes', 'offsets', 'TEXT'],
-  ['flushes', 'parts', 'TEXT']
-]
 
 async function columns (db: Database, table: string): Promise<Set<string>> {
   return new Set((await db.all<{ name: string }>(`SELECT name FROM pragma_table_info('${table}')`)).map((c) => c.name))
 }
 
+const hasTable = async (db: Database, schema: string, name: string): Promise<boolean> =>
+  (await db.get(`SELECT 1 AS yes FROM ${schema}.sqlite_master WHERE type = 'table' AND name = ?`, [name])) !== undefined
+
 /**
- * Makes the schema current, in one transaction: a new state gets every table; a state of the
- * previous release (version 1: deliveries keyed by seq alone, written on the ack path) keeps all it
- * holds, and each of its deliveries gets the content hash of what it delivered, recomputed from
- * its segment's lines and its recorded refusals, so that redeliveries are still recognised.
+ * Makes both files current. `outbox` is a connection to gateway.sqlite; the ledger file is
+ * attached to it for the upgrade. A state of the previous release (version 1: one file, deliveries
+ * keyed by seq alone and written on the ack path) keeps all it holds: its deliveries and rejections
+ * move to the ledger, and each delivery gets the content hash of what it delivered, recomputed
+ * from its segment's lines and its recorded refusals, so that redeliveries are still recognised.
+ * The ledger is made whole first and the outbox is marked upgraded last, so an upgrade cut short
+ * starts over from a fresh ledger file.
  */
-export async function migrate (db: Database): Promise<{ from: number, to: number }> {
-  await db.exec('BEGIN IMMEDIATE')
-  try {
-    const hadMeta = (await db.get("SELECT 1 AS yes FROM sqlite_master WHERE type = 'table' AND name = 'meta'")) !== undefined
-    const hadDeliveries = (await db.get("SELECT 1 AS yes FROM sqlite_master WHERE type = 'table' AND name = 'deliveries'")) !== undefined
-    const versionRow = hadMeta ? await db.get<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'") : undefined
-    const from = versionRow !== undefined ? Number(versionRow.value) : hadDeliveries ? 1 : 0
-    if (from > SCHEMA_VERSION) {
-      throw new Error(`the state was written by a newer gateway (schema ${from}; this one reads up to ${SCHEMA_VERSION})`)
-    }
-    await db.exec(TABLES)
-    for (const [table, column, ddl] of ADDED_COLUMNS) {
-      if (!(await columns(db, table)).has(column)) await db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${ddl}`)
-    }
-    if (from === 0) {
-      await db.exec(DELIVERIES('deliveries'))
-    } else if (from === 1) {
-      await upgradeDeliveries(db)
-      // the previous release deduplicated on the ack path: everything it accepted is in the ledger
-      await db.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('indexed_through', (SELECT coalesce(max(id), 0) FROM segments))")
-    }
-    await db.exec(DELIVERY_INDEXES)
-    await db.run("INSERT OR IGNORE INTO meta (key, value) VALUES ('indexed_through', '0')")
-    await db.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", [String(SCHEMA_VERSION)])
-    await db.exec('COMMIT')
-    return { from, to: SCHEMA_VERSION }
-  } catch (err) {
-    await db.exec('ROLLBACK').catch(() => undefined)
-    throw err
+export async function migrate (outbox: Database, ledgerPath: string): Promise<{ from: number, to: number }> {
+  const hadMeta = await hasTable(outbox, 'main', 'meta')
+  const versionRow = hadMeta ? await outbox.get<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'") : undefined
+  const from = versionRow !== undefined ? Number(versionRow.value) : (await hasTable(outbox, 'main', 'deliveries')) ? 1 : 0
+  if (from > SCHEMA_VERSION) {
+    throw new Error(`the state was written by a newer gateway (schema ${from}; this one reads up to ${SCHEMA_VERSION})`)
   }
+  if (from === 1) {
+    // a ledger file beside a version-1 outbox is the remains of an upgrade cut short
+    for (const suffix of ['', '-wal', '-shm']) await fs.rm(ledgerPath + suffix, { force: true })
+  }
+  await outbox.run('ATTACH DATABASE ? AS ledger', [ledgerPath])
+  try {
+    await outbox.exec('PRAGMA ledger.journal_mode = WAL')
+    await outbox.exec(`BEGIN IMMEDIATE; ${LEDGER_TABLES.replaceAll('IF NOT EXISTS ', 'IF NOT EXISTS ledger.').replaceAll(' ON ledger.', ' ON ')}`)
+    try {
+      if (from === 1) await upgradeLedger(outbox)
+      await outbox.run("INSERT OR IGNORE INTO ledger.meta (key, value) VALUES ('indexed_through', ?)",
+        [from === 1 ? String((await outbox.get<{ id: number | null }>('SELECT max(id) AS id FROM main.segments'))?.id ?? 0) : '0'])
+      await outbox.exec('COMMIT')
+    } catch (err) {
+      await outbox.exec('ROLLBACK').catch(() => undefined)
+      throw err
+    }
+    await outbox.exec(`BEGIN IMMEDIATE; ${OUTBOX_TABLES}`)
+    try {
+      for (const [table, column, ddl] of ADDED_COLUMNS) {
+        if (!(await columns(outbox, table)).has(column)) await outbox.exec(`ALTER TABLE main.${table} ADD COLUMN ${column} ${ddl}`)
+      }
+      if (from === 1) await outbox.exec('DROP TABLE main.deliveries; DROP TABLE main.rejections;')
+      await outbox.run("INSERT OR REPLACE INTO main.meta (key, value) VALUES ('schema_version', ?)", [String(SCHEMA_VERSION)])
+      await outbox.exec('COMMIT')
+    } catch (err) {
+      await outbox.exec('ROLLBACK').catch(() => undefined)
+      throw err
+    }
+  } finally {
+    await outbox.exec('DETACH DATABASE ledger').catch(() => undefined)
+  }
+  return { from, to: SCHEMA_VERSION }
 }
+
+/** The DDL of the ledger, for a connection that has it as its main database. */
+export const ledgerSchema = (): string => LEDGER_TABLES
 
 interface V1Delivery { device: string, dkey: string, segment: number | null, first_line: number | null, records: number, min_ts: number | null, max_ts: number | null, received_ms: number, count: number }
 
-async function upgradeDeliveries (db: Database): Promise<void> {
-  await db.exec(DELIVERIES('deliveries_v2'))
-  const rows = await db.all<V1Delivery>('SELECT * FROM deliveries ORDER BY rowid')
+async function upgradeLedger (db: Database): Promise<void> {
+  const rows = await db.all<V1Delivery>('SELECT * FROM main.deliveries ORDER BY rowid')
   const segmentLines = new Map<number, string[]>()
   const linesOf = async (segment: number): Promise<string[]> => {
     let lines = segmentLines.get(segment)
     if (lines === undefined) {
-      const row = await db.get<{ lines: string }>('SELECT lines FROM segments WHERE id = ?', [segment])
+      const row = await db.get<{ lines: string }>('SELECT lines FROM main.segments WHERE id = ?', [segment])
       lines = row === undefined ? [] : row.lines.split('\n').filter((l) => l !== '')
       segmentLines.set(segment, lines)
     }
     return lines
   }
   const out: unknown[][] = []
+  const groups: unknown[][] = []
   for (const d of rows) {
     let hash: string
     if (d.dkey.startsWith('h:')) {
@@ -165,16 +205,23 @@ async function upgradeDeliveries (db: Database): Promise<void> {
     } else {
       const lines = d.segment === null ? [] : (await linesOf(d.segment)).slice(d.first_line ?? 0, (d.first_line ?? 0) + d.records)
       const refused = await db.all<{ idx: number | null, reason: string }>(
-        'SELECT idx, reason FROM rejections WHERE device = ? AND seq = ? ORDER BY id', [d.device, Number(d.dkey.slice(2))])
+        'SELECT idx, reason FROM main.rejections WHERE device = ? AND seq = ? ORDER BY id', [d.device, Number(d.dkey.slice(2))])
       hash = contentHash(lines, refused.map((r) => ({ index: r.idx, reason: r.reason })))
     }
-    out.push([d.device, d.dkey.startsWith('s:') ? Number(d.dkey.slice(2)) : null, hash, d.segment, d.first_line, d.records, d.min_ts, d.max_ts, d.received_ms, d.count])
+    if (d.dkey.startsWith('s:')) out.push([d.device, Number(d.dkey.slice(2)), hash, d.segment, d.first_line, d.records, d.min_ts, d.max_ts, d.received_ms, d.count])
+    else groups.push([d.device, d.segment, d.min_ts, d.max_ts, d.received_ms, JSON.stringify([[hash, d.min_ts, d.max_ts, d.first_line, d.records, null, null, d.count]])])
   }
   for (let i = 0; i < out.length; i += 5000) {
     await db.run(
-      `INSERT INTO deliveries_v2 (device, seq, hash, segment, first_line, records, min_ts, max_ts, received_ms, count)
+      `INSERT INTO ledger.deliveries (device, seq, hash, segment, first_line, records, min_ts, max_ts, received_ms, count)
        SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8, value->>9 FROM json_each(?)`,
       [JSON.stringify(out.slice(i, i + 5000))])
   }
-  await db.exec('DROP TABLE deliveries; ALTER TABLE deliveries_v2 RENAME TO deliveries;')
+  for (let i = 0; i < groups.length; i += 5000) {
+    await db.run(
+      `INSERT INTO ledger.delivery_groups (device, segment, min_ts, max_ts, received_ms, members)
+       SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM json_each(?)`, [JSON.stringify(groups.slice(i, i + 5000))])
+  }
+  await db.exec(`INSERT INTO ledger.rejections (dataset, device, seq, idx, ts, reason, detail, received_ms)
+    SELECT dataset, device, seq, idx, ts, reason, detail, received_ms FROM main.rejections ORDER BY id`)
 }

@@ -57,6 +57,8 @@ t.test('out-of-range values are sent, acknowledged, refused and recorded, never 
   for (let i = 0; i < 10; i++) trainer.record({ sensorReadingTime: 1655564444103 + i, distanceFromObject: 250 })
   await trainer.stop()
   t.equal(trainer.stats().acknowledged, 10)
+  // outcomes are counted when the ledger rules on them, just after the acknowledgement
+  await gw.gateway.outbox.settle()
   t.equal(gw.gateway.metrics.rejected.get({ dataset: 'step_trainer', reason: 'out_of_range' }), 10)
   t.equal(gw.gateway.metrics.accepted.get({ dataset: 'step_trainer' }), 0)
 })

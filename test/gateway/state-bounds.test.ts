@@ -20,7 +20,7 @@ t.test('a device sending its own text as refused readings writes a bounded, capp
     await device.publishAsync('stedi/v1/accelerometer/loud@test.com/readings', JSON.stringify({ seq, readings }), { qos: 1 })
   }
   await gw.gateway.batcher.drain()
-  const db = await openDatabase(path.join(gw.state, 'gateway.sqlite'), { readOnly: true })
+  const db = await openDatabase(path.join(gw.state, 'ledger.sqlite'), { readOnly: true })
   t.teardown(async () => { await db.close() })
   const stats = await db.get<{ n: number, longest: number, bytes: number }>('SELECT count(*) AS n, max(length(detail)) AS longest, sum(length(detail)) AS bytes FROM rejections')
   t.ok(stats!.n <= 60, `${stats!.n} itemized rejections for 16,000 refused readings`)
