@@ -75,6 +75,7 @@ export interface GatewayMetrics {
   sinkErrors: Counter
   aclDenied: Counter
   refused: Counter
+  refusals: Counter
   seqConflicts: Counter
   notItemized: Counter
   connectionsClosed: Counter
@@ -98,6 +99,7 @@ export function createMetrics (): GatewayMetrics {
     sinkErrors: new Counter('stedi_sink_errors_total', 'failed publication attempts, by dataset'),
     aclDenied: new Counter('stedi_acl_denied_total', 'publishes and subscriptions refused by the device ACL, by action'),
     refused: new Counter('stedi_readings_refused_total', 'readings refused without an acknowledgement (the device sends them again), by dataset, reason and transport'),
+    refusals: new Counter('stedi_refusals_total', 'messages refused without an acknowledgement (each is in the ledger), by dataset, reason and transport'),
     seqConflicts: new Counter('stedi_seq_conflicts_total', 'messages that reused a seq with other content (they land), by dataset'),
     notItemized: new Counter('stedi_rejections_not_itemized_total', 'refusals counted but not itemized in the ledger (over the per-device cap), by dataset'),
     willsDropped: new Counter('stedi_mqtt_wills_dropped_total', 'MQTT wills removed at CONNECT (a device topic keeps no will)'),
@@ -106,7 +108,7 @@ export function createMetrics (): GatewayMetrics {
     ackLatency: new Histogram('stedi_ack_latency_seconds', 'time from a message\'s arrival to its acknowledgement', [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]),
     addGauge: (name: string, help: string, read: () => Array<[Labels, number]>) => { gauges.push(new Gauge(name, help, read)) },
     render: () => [
-      m.received, m.accepted, m.rejected, m.deduplicated, m.refused, m.seqConflicts, m.notItemized, m.batchesFlushed, m.bytesFlushed, m.recordsFlushed, m.sinkErrors, m.aclDenied, m.connectionsClosed, m.willsDropped,
+      m.received, m.accepted, m.rejected, m.deduplicated, m.refused, m.refusals, m.seqConflicts, m.notItemized, m.batchesFlushed, m.bytesFlushed, m.recordsFlushed, m.sinkErrors, m.aclDenied, m.connectionsClosed, m.willsDropped,
       m.flushLatency, m.ackLatency, ...gauges
     ].map((x) => x.render()).join('\n') + '\n'
   }

@@ -121,6 +121,7 @@ export function createIngest (deps: { config: GatewayConfig, outbox: Outbox, bat
       const m = validateDeviceMessage(kind, identity, payload, limits)
       metrics.received.inc({ dataset, transport }, m.readings)
       metrics.refused.inc({ dataset, reason, transport }, m.readings)
+      metrics.refusals.inc({ dataset, reason, transport })
       const detail = reason === 'rate_limited'
         ? `above this device's rate of ${config.rateLimit.readingsPerSecond} readings/s: not acknowledged, send it again`
         : reason === 'overloaded' ? 'the gateway\'s outbox is full: not acknowledged, send it again' : 'the connection closed while it waited: not acknowledged, send it again'
