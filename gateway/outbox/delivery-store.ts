@@ -27,6 +27,9 @@ export interface Known { hash: string, row?: number, group?: { id: number, index
 export const sameKey = (device: string, seq: number | null, minTs: number | null): string =>
   seq !== null ? `${device}\u0000s${seq}` : `${device}\u0000t${String(minTs)}`
 
+/** sameKey of an entry, made once. */
+export const sameKeyOf = (e: MessageEntry): string => e.same ?? (e.same = sameKey(e.device, e.seq, e.minTs))
+
 /** A new delivery to write: its message, where it sits, and whether its seq was used before. */
 export interface NewDelivery { entry: MessageEntry, segment: number, receivedMs: number, conflict: boolean, count: number }
 
@@ -52,8 +55,8 @@ export class DeliveryStore {
     const seqKeys = new Map<string, [string, number]>()
     const timeKeys = new Map<string, [string, number | null]>()
     for (const e of entries) {
-      if (e.seq !== null) seqKeys.set(sameKey(e.device, e.seq, null), [e.device, e.seq])
-      else timeKeys.set(sameKey(e.device, null, e.minTs), [e.device, e.minTs])
+      if (e.seq !== null) seqKeys.set(sameKeyOf(e), [e.device, e.seq])
+      else timeKeys.set(sameKeyOf(e), [e.device, e.minTs])
     }
     if (seqKeys.size > 0) {
       const rows = await db.all<{ id: number, device: string, seq: number, hash: string }>(
@@ -152,7 +155,7 @@ export class DeliveryStore {
 
   private remember (e: MessageEntry, known: Known): void {
     if (e.minTs === null) return
-    const k = sameKey(e.device, null, e.minTs)
+    const k = sameKeyOf(e)
     const r = this.recent.get(k)
     if (r !== undefined) { r.known.push(known); return }
     this.recent.set(k, { device: e.device, ts: e.minTs, known: [known] })

@@ -6,7 +6,7 @@
 // ack path's commits are never held back for long. A step is atomic: a crash redoes it whole.
 import type { DatasetName } from '../../contracts/datasets.js'
 import type { Database } from '../../common/sqlite.js'
-import { type DeliveryStore, type Known, type NewDelivery, countAgain, sameKey } from './delivery-store.js'
+import { type DeliveryStore, type Known, type NewDelivery, countAgain, sameKeyOf } from './delivery-store.js'
 import { ENTRY_KIND, type MessageEntry, fullKey } from './message-entry.js'
 import type { PendingKeys } from './pending-keys.js'
 import { type StateWriter, sqlLiteral } from './writer.js'
@@ -133,7 +133,7 @@ export class LedgerIndexer {
       const outcome: IndexedOutcome = { dataset: b.dataset, accepted: 0, duplicates: 0, skippedRecords: 0, skippedBytes: 0, rejected: {}, conflicts: 0, notItemized: 0 }
       for (const e of b.entries) {
         if (e.kind === ENTRY_KIND.repeat || e.kind === ENTRY_KIND.delivery) {
-          const same = existing.get(sameKey(e.device, e.seq, e.minTs)) ?? []
+          const same = existing.get(sameKeyOf(e)) ?? []
           const old = same.find((x) => x.hash === e.hash)
           const repeat = fresh.get(fullKey(e))
           if (old !== undefined) again.set(old, (again.get(old) ?? 0) + 1)
@@ -148,12 +148,12 @@ export class LedgerIndexer {
             continue
           }
           // two readings of one time with different values are two readings; a seq used twice is a conflict
-          const conflict = e.seq !== null && (same.length > 0 || freshSeqs.has(sameKey(e.device, e.seq, e.minTs)))
+          const conflict = e.seq !== null && (same.length > 0 || freshSeqs.has(sameKeyOf(e)))
           if (conflict) outcome.conflicts++
           outcome.accepted += e.records
           const delivery: NewDelivery = { entry: e, segment: b.segment, receivedMs: b.receivedMs, conflict, count: 1 }
           fresh.set(fullKey(e), delivery)
-          if (e.seq !== null) freshSeqs.add(sameKey(e.device, e.seq, e.minTs))
+          if (e.seq !== null) freshSeqs.add(sameKeyOf(e))
           news.push(delivery)
         }
         const acked = e.kind !== ENTRY_KIND.refused

@@ -33,6 +33,9 @@ export interface MessageEntry {
   rejections: ItemizedRejection[]
   /** rejections over the per-device cap: counted by reason, not itemized */
   counted: Record<string, number>
+  /** the keys, made once (never stored) */
+  full?: string
+  same?: string
 }
 
 // [kind, device (an index into the segment's device list), hash, seq, firstLine, records, byteStart,
@@ -57,5 +60,7 @@ export function unpackEntries (text: string): MessageEntry[] {
     ({ kind, device: d[device], dkey: seq !== null ? `s:${seq}` : `h:${hash}`, hash, seq, firstLine, records, byteStart, byteLen, minTs, maxTs, readings, rejections: rejections === 0 ? [] : rejections, counted: counted === 0 ? {} : counted }))
 }
 
-/** The identity of a delivery in the dedup index and the pending set. */
-export const fullKey = (e: Pick<MessageEntry, 'device' | 'dkey' | 'hash'>): string => `${e.device}\u0000${e.dkey}\u0000${e.hash}`
+/** The identity of a delivery in the dedup index and the pending set (made once per entry). */
+export function fullKey (e: Pick<MessageEntry, 'device' | 'dkey' | 'hash' | 'full'>): string {
+  return e.full ?? (e.full = `${e.device}\u0000${e.dkey}\u0000${e.hash}`)
+}

@@ -199,15 +199,12 @@ async function upgradeLedger (db: Database): Promise<void> {
   const out: unknown[][] = []
   const groups: unknown[][] = []
   for (const d of rows) {
-    let hash: string
-    if (d.dkey.startsWith('h:')) {
-      hash = d.dkey.slice(2)
-    } else {
-      const lines = d.segment === null ? [] : (await linesOf(d.segment)).slice(d.first_line ?? 0, (d.first_line ?? 0) + d.records)
-      const refused = await db.all<{ idx: number | null, reason: string }>(
-        'SELECT idx, reason FROM main.rejections WHERE device = ? AND seq = ? ORDER BY id', [d.device, Number(d.dkey.slice(2))])
-      hash = contentHash(lines, refused.map((r) => ({ index: r.idx, reason: r.reason })))
-    }
+    // the previous release hashed differently (SHA-1 of the lines): recomputed from what it delivered
+    const lines = d.segment === null ? [] : (await linesOf(d.segment)).slice(d.first_line ?? 0, (d.first_line ?? 0) + d.records)
+    const refused = d.dkey.startsWith('h:')
+      ? []
+      : await db.all<{ idx: number | null, reason: string }>('SELECT idx, reason FROM main.rejections WHERE device = ? AND seq = ? ORDER BY id', [d.device, Number(d.dkey.slice(2))])
+    const hash = contentHash(lines, refused.map((r) => ({ index: r.idx, reason: r.reason })))
     if (d.dkey.startsWith('s:')) out.push([d.device, Number(d.dkey.slice(2)), hash, d.segment, d.first_line, d.records, d.min_ts, d.max_ts, d.received_ms, d.count])
     else groups.push([d.device, d.segment, d.min_ts, d.max_ts, d.received_ms, JSON.stringify([[hash, d.min_ts, d.max_ts, d.first_line, d.records, null, null, d.count]])])
   }
