@@ -12,6 +12,7 @@ const COMMANDS: Entry[] = [
   { name: 'pipeline history', summary: 'list recent runs with their status, counts and timings', load: async () => (await import('./commands/pipeline.js')).pipelineCommands[2] },
   { name: 'spark setup', summary: 'create the Python environment of the Spark jobs (scripts/requirements.txt)', load: async () => (await import('./commands/spark.js')).sparkSetup },
   { name: 'spark package', summary: 'write the files a Glue deployment of the Spark jobs uploads (scripts, stedi_spark.zip, sql)', load: async () => (await import('./commands/spark.js')).sparkPackage },
+  { name: 's3', summary: 'stedi s3 setup: install the httpfs extension and versitygw; stedi s3 serve: a local S3 bucket', load: async () => (await import('./commands/s3.js')).s3 },
   { name: 'counts', summary: 'print the row counts of the current table versions', load: async () => (await import('./commands/read.js')).counts },
   { name: 'query', summary: 'read-only SQL over the zone tables by their seed names', load: async () => (await import('./commands/read.js')).query },
   { name: 'gateway', summary: 'run the device gateway: MQTT broker and HTTP API writing landing files', load: async () => (await import('./commands/gateway.js')).gateway },

@@ -1,16 +1,25 @@
 // The pipeline's options: one schema with defaults and units, validated once and frozen.
 // The defaults reproduce the seed's tables.
-import path from 'node:path'
 import os from 'node:os'
 import { CONSENT_POLICIES, type ConsentPolicy, ML_JOINS, type MlJoin } from '../contracts/lakehouse.js'
+import type { S3ConnectionConfig } from '../common/s3-connection.js'
+import { LocationError, type StorageLocation, locationText, parseLocation } from '../common/storage-location.js'
 import { PipelineError } from './errors.js'
+import { DEFAULT_LEASE_MS } from './s3/lease.js'
 
 export const PAUSE_POINTS = ['ingest', 'jobs', 'commit'] as const
 export type PausePoint = (typeof PAUSE_POINTS)[number]
 
 export interface PipelineConfig {
+  /** the landing root as text: an absolute folder, or s3://bucket/prefix */
   readonly landingDir: string
   readonly lakehouseDir: string
+  readonly landing: StorageLocation
+  readonly lakehouse: StorageLocation
+  /** how to reach S3, for s3:// locations (the AWS conventions, resolved by the caller) */
+  readonly s3?: S3ConnectionConfig
+  /** an S3 lakehouse's lease: a killed run's lakehouse is free again after this (ms) */
+  readonly leaseMs: number
   /** seed: consent read from the customer's latest record; strict: also drop readings taken before it */
   readonly consentPolicy: ConsentPolicy
   /** seed: trainer and phone readings joined on timestamp alone; same-customer: also on the owner */
@@ -32,12 +41,18 @@ export interface PipelineConfig {
   readonly pauseAfter?: PausePoint
 }
 
-export type PipelineConfigInput = Partial<PipelineConfig> & Pick<PipelineConfig, 'landingDir' | 'lakehouseDir'>
+export type PipelineConfigInput = Partial<Omit<PipelineConfig, 'landing' | 'lakehouse'>> & Pick<PipelineConfig, 'landingDir' | 'lakehouseDir'>
 
 export function createPipelineConfig (input: PipelineConfigInput): PipelineConfig {
+  const landing = location(input.landingDir, '--landing')
+  const lakehouse = location(input.lakehouseDir, '--lakehouse')
   const config: PipelineConfig = {
-    landingDir: path.resolve(input.landingDir),
-    lakehouseDir: path.resolve(input.lakehouseDir),
+    landingDir: locationText(landing),
+    lakehouseDir: locationText(lakehouse),
+    landing,
+    lakehouse,
+    s3: input.s3,
+    leaseMs: input.leaseMs ?? DEFAULT_LEASE_MS,
     consentPolicy: input.consentPolicy ?? 'seed',
     mlJoin: input.mlJoin ?? 'seed',
     fullRefresh: input.fullRefresh ?? false,
@@ -55,7 +70,18 @@ export function createPipelineConfig (input: PipelineConfigInput): PipelineConfi
   if (!Number.isFinite(config.waitMs) || config.waitMs < 0) bad('wait must be 0 or more milliseconds')
   if (config.pauseAfter !== undefined && !PAUSE_POINTS.includes(config.pauseAfter)) bad(`pauseAfter must be one of ${PAUSE_POINTS.join(', ')}`)
   if (config.landingDir === config.lakehouseDir) bad('--landing and --lakehouse must be different folders')
+  if ((landing.kind === 's3' || lakehouse.kind === 's3') && config.s3 === undefined) bad('s3:// locations need the S3 connection settings')
+  if (!Number.isInteger(config.leaseMs) || config.leaseMs < 1000) bad('the lease must last at least 1000 ms')
   return Object.freeze(config)
+}
+
+function location (value: string, flag: string): StorageLocation {
+  try {
+    return parseLocation(value, flag)
+  } catch (err) {
+    if (err instanceof LocationError) bad(err.message)
+    throw err
+  }
 }
 
 function bad (message: string): never {

@@ -17,7 +17,13 @@ export const PIPELINE_ERRORS = Object.freeze({
   PIPE_ERR_ACCOUNTING: 'records are not all accounted for',
   PIPE_ERR_SPARK_UNAVAILABLE: 'no Python environment with pyspark for --engine spark',
   PIPE_ERR_SPARK_ORDER: 'a Spark job ran before the job that writes its input',
-  PIPE_ERR_SPARK_FAILED: 'the Spark jobs failed'
+  PIPE_ERR_SPARK_FAILED: 'the Spark jobs failed',
+  PIPE_ERR_S3_UNREACHABLE: 'the S3 endpoint cannot be reached',
+  PIPE_ERR_S3_CREDENTIALS: 'S3 refused the credentials, or none were found',
+  PIPE_ERR_S3_NO_BUCKET: 'the S3 bucket does not exist',
+  PIPE_ERR_S3_REQUEST: 'an S3 request failed',
+  PIPE_ERR_S3_EXTENSION: 'DuckDB\'s httpfs extension is missing or does not match DuckDB',
+  PIPE_ERR_LEASE_LOST: 'the run lost its lease on an S3 lakehouse and was not committed'
 } as const)
 
 export type PipelineErrorCode = keyof typeof PIPELINE_ERRORS

@@ -1,24 +1,29 @@
 // One pipeline run: read what is new in landing, rebuild the zone tables, commit, publish.
-// Landing is read incrementally (only files whose identity, path + content hash, is new); the
-// trusted and curated tables are recomputed from all landing records each run, because consent is
-// read from each customer's latest record and a change of consent reaches back over all readings.
+// Landing is read incrementally (only files whose identity, path + content hash, or key + size +
+// ETag in a bucket, is new); the trusted and curated tables are recomputed from all landing records
+// each run, because consent is read from each customer's latest record and a change of consent
+// reaches back over all readings. The lakehouse is a local folder or an S3 prefix (lakehouse.ts).
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { DATASETS, DATASET_NAMES, type DatasetName } from '../contracts/datasets.js'
 import { ACCOUNTING_QUERIES, CROSS_CUSTOMER_QUERY, JOBS } from '../contracts/jobs.js'
-import { STATE_DIR, TABLE_NAMES, type TableName, landingTableOf, quarantineTableOf } from '../contracts/lakehouse.js'
-import { fsyncDir, fsyncFile } from '../common/durable-fs.js'
+import { TABLE_NAMES, type TableName, landingTableOf, quarantineTableOf } from '../contracts/lakehouse.js'
 import { defineTableView } from './catalog.js'
 import { type PipelineConfig, type PausePoint, transformOptions } from './config.js'
 import { type SqlEngine, createDuckDbEngine, sqlString } from './engine/duckdb.js'
 import { PipelineError } from './errors.js'
 import { ingestDataset } from './landing/ingest.js'
+import type { ScannedFile } from './landing/prescan.js'
 import { prescanFiles } from './landing/prescan-pool.js'
-import { listLandingFiles } from './landing/scan.js'
+import { type LandingFile, listLandingFiles } from './landing/scan.js'
+import { type RunLakehouse, beginLocalRun } from './lakehouse.js'
 import { type DatasetAccounting, type RunReport, countsFromRows } from './report.js'
+import { type S3Session, openS3Session } from './s3/access.js'
+import { type LandingObject, downloadLanding, listLandingObjects, objectIdentity } from './s3/landing.js'
+import { beginS3Run } from './s3/lakehouse.js'
 import { loadSql } from './sql.js'
-import { type NewLandingFile, StateStore, type TableVersion, fileIdentity } from './state.js'
-import { SCRATCH_DIR, newTableFile, prepareTableDirs, reconcile } from './storage.js'
+import { type KnownFile, type NewLandingFile, type TableVersion, fileIdentity } from './state.js'
+import { newTableFile } from './storage.js'
 
 export interface RunHooks {
   /** a short description of what the run is doing now (for a progress line on a terminal) */
@@ -26,71 +31,121 @@ export interface RunHooks {
 }
 
 export async function runPipeline (config: PipelineConfig, hooks: RunHooks = {}): Promise<RunReport> {
-  const started = performance.now()
   const progress = hooks.onProgress ?? (() => {})
+  const runOptions = { ...transformOptions(config), fullRefresh: config.fullRefresh }
+  const s3 = config.landing.kind === 's3' || config.lakehouse.kind === 's3' ? openS3Session(config.s3) : undefined
+  let lakehouse: RunLakehouse | undefined
+  try {
+    const started = performance.now()
+    progress('scanning landing')
+    const listed = await listLanding(config, s3)
+    lakehouse = config.lakehouse.kind === 's3'
+      ? await beginS3Run(s3!.bucket(config.lakehouse.bucket), config.lakehouse, runOptions, config.waitMs, config.leaseMs)
+      : await beginLocalRun(config.lakehouse.path, runOptions, config.waitMs)
+    return await promote(config, lakehouse, listed, s3, progress, started)
+  } catch (err) {
+    await lakehouse?.abort(runOptions, (err as Error).message)
+    throw err
+  } finally {
+    await lakehouse?.close()
+    s3?.close()
+  }
+}
+
+type Listed = { kind: 'local', files: LandingFile[] } | { kind: 's3', objects: LandingObject[] }
+
+async function listLanding (config: PipelineConfig, s3: S3Session | undefined): Promise<Listed> {
+  if (config.landing.kind === 'local') return { kind: 'local', files: await listLandingFiles(config.landing.path) }
+  const bucket = s3!.bucket(config.landing.bucket)
+  await bucket.check()
+  return { kind: 's3', objects: await listLandingObjects(bucket, config.landing) }
+}
+
+interface NewLanding {
+  /** files with a new identity, prescanned: to read */
+  fresh: ScannedFile[]
+  /** known content under a new stat: only remembered, so that it is not hashed again */
+  touched: NewLandingFile[]
+  /** the local folder the fresh files' relative paths are below */
+  root: string
+}
+
+async function findNewLanding (
+  config: PipelineConfig, listed: Listed, known: { byPath: Map<string, KnownFile>, identities: Set<string> },
+  scratch: string, s3: S3Session | undefined, progress: (m: string) => void
+): Promise<NewLanding> {
+  if (listed.kind === 's3') {
+    // key, size and ETag are in the listing: a known object is never fetched again
+    const wanted = listed.objects.filter((o) => !known.identities.has(fileIdentity(o.relPath, objectIdentity(o))))
+    const root = path.join(scratch, 'landing')
+    const bucket = s3!.bucket((config.landing as { bucket: string }).bucket)
+    const local = await downloadLanding(bucket, wanted, root, (done) => { if (done % 50 === 0) progress(`fetching new landing objects ${done}/${wanted.length}`) })
+    const scanned = await prescanFiles(local, scratch, config.threads)
+    return { fresh: scanned.map((f, i) => ({ ...f, sha256: objectIdentity(wanted[i]) })), touched: [], root }
+  }
+  const changed = listed.files.filter((f) => {
+    const k = known.byPath.get(f.relPath)
+    return k === undefined || k.size !== f.size || k.mtimeMs !== f.mtimeMs
+  })
+  const scanned = await prescanFiles(changed, scratch, config.threads, (done) => {
+    if (done % 50 === 0) progress(`hashing new landing files ${done}/${changed.length}`)
+  })
+  const fresh = scanned.filter((f) => !known.identities.has(fileIdentity(f.relPath, f.sha256)))
+  const touched: NewLandingFile[] = scanned.filter((f) => !fresh.includes(f))
+    .map((f) => ({ path: f.relPath, sha256: f.sha256, size: f.size, mtimeMs: f.mtimeMs, dataset: f.dataset, records: 0, quarantined: 0 }))
+  return { fresh, touched, root: path.resolve(config.landingDir) }
+}
+
+async function promote (
+  config: PipelineConfig, lakehouse: RunLakehouse, listed: Listed, s3: S3Session | undefined, progress: (m: string) => void, started: number
+): Promise<RunReport> {
   const timings: Record<string, number> = {}
   const lap = (name: string, since: number): number => { timings[name] = Math.round(performance.now() - since); return performance.now() }
-  const lakehouse = config.lakehouseDir
   const runOptions = { ...transformOptions(config), fullRefresh: config.fullRefresh }
+  const { state, runId, scratch } = lakehouse
+  const location = config.lakehouseDir
+  let t = performance.now()
+  const current = await state.currentVersions()
+  // repairs whatever a killed run left: unpublished versions, orphan files, scratch
+  await lakehouse.reconcile(current, await state.retainedFiles(config.keepVersions))
+  await lakehouse.clearScratch()
 
-  progress('scanning landing')
-  const landingFiles = await listLandingFiles(config.landingDir)
-  const state = await StateStore.open(lakehouse, { create: true })
-  let runId = 0
-  let engine: SqlEngine | undefined
-  // Scratch belongs to the lock holder alone: a run refused for a busy lakehouse (or a skipped
-  // scheduler tick) must not take the running run's copies and spill files from under it. Each
-  // run works in a folder of its own and empties the scratch root only while it holds the lock.
-  const scratchRoot = path.join(lakehouse, STATE_DIR, SCRATCH_DIR)
-  let scratch = scratchRoot
-  const clearScratch = async (): Promise<void> => { await fs.rm(scratchRoot, { recursive: true, force: true }) }
-  try {
-    runId = await state.beginRun(runOptions, config.waitMs)
-    scratch = path.join(scratchRoot, `run-${runId}`)
-    let t = performance.now()
-    const current = await state.currentVersions()
-    // repairs whatever a killed run left: unpublished versions, orphan files, scratch
-    await reconcile(lakehouse, current, await state.retainedFiles(config.keepVersions))
-    await clearScratch()
+  const known = config.fullRefresh ? { byPath: new Map(), identities: new Set<string>() } : await state.knownFiles()
+  const { fresh, touched, root: landingRoot } = await findNewLanding(config, listed, known, scratch, s3, progress)
+  t = lap('scan', t)
 
-    const known = config.fullRefresh ? { byPath: new Map(), identities: new Set<string>() } : await state.knownFiles()
-    const changed = landingFiles.filter((f) => {
-      const k = known.byPath.get(f.relPath)
-      return k === undefined || k.size !== f.size || k.mtimeMs !== f.mtimeMs
-    })
-    const scanned = await prescanFiles(changed, scratch, config.threads, (done) => {
-      if (done % 50 === 0) progress(`hashing new landing files ${done}/${changed.length}`)
-    })
-    const fresh = scanned.filter((f) => !known.identities.has(fileIdentity(f.relPath, f.sha256)))
-    // a file touched but not changed: remember its new stat so it is not hashed again
-    const touched: NewLandingFile[] = scanned.filter((f) => !fresh.includes(f))
-      .map((f) => ({ path: f.relPath, sha256: f.sha256, size: f.size, mtimeMs: f.mtimeMs, dataset: f.dataset, records: 0, quarantined: 0 }))
-    t = lap('scan', t)
+  const last = await state.lastOptions()
+  const optionsChanged = last === undefined || last.consentPolicy !== config.consentPolicy || last.mlJoin !== config.mlJoin
+  const newFiles = Object.fromEntries(DATASET_NAMES.map((d) => [d, fresh.filter((f) => f.dataset === d).length])) as Record<DatasetName, number>
+  const emptyRead = Object.fromEntries(DATASET_NAMES.map((d) => [d, { records: 0, quarantined: 0, fastFiles: 0, lineFiles: 0 }])) as RunReport['read']
 
-    const last = await state.lastOptions()
-    const optionsChanged = last === undefined || last.consentPolicy !== config.consentPolicy || last.mlJoin !== config.mlJoin
-    const newFiles = Object.fromEntries(DATASET_NAMES.map((d) => [d, fresh.filter((f) => f.dataset === d).length])) as Record<DatasetName, number>
-    const emptyRead = Object.fromEntries(DATASET_NAMES.map((d) => [d, { records: 0, quarantined: 0, fastFiles: 0, lineFiles: 0 }])) as RunReport['read']
-
-    if (fresh.length === 0 && !optionsChanged && !config.fullRefresh && current.size > 0) {
-      const report: RunReport = {
-        runId, status: 'unchanged', lakehouse, options: runOptions, newFiles, read: emptyRead,
-        counts: countsFromRows(new Map([...current].map(([k, v]) => [k, v.rows]))),
-        accounting: null, warnings: { crossCustomerPairs: null },
-        durationMs: Math.round(performance.now() - started), timingsMs: timings
-      }
-      const previous = (await state.runs(5)).find((r) => r.status === 'ok')?.report as RunReport | undefined
-      report.accounting = previous?.accounting ?? null
-      report.warnings = previous?.warnings ?? report.warnings
-      await clearScratch()
-      await state.commitRun(runId, { status: 'unchanged', fullRefresh: false, files: touched, versions: [], report: report as unknown as Record<string, unknown> })
-      return report
+  if (fresh.length === 0 && !optionsChanged && !config.fullRefresh && current.size > 0) {
+    const report: RunReport = {
+      runId, status: 'unchanged', lakehouse: location, options: runOptions, newFiles, read: emptyRead,
+      counts: countsFromRows(new Map([...current].map(([k, v]) => [k, v.rows]))),
+      accounting: null, warnings: { crossCustomerPairs: null },
+      durationMs: Math.round(performance.now() - started), timingsMs: timings
     }
+    const previous = (await state.runs(5)).find((r) => r.status === 'ok')?.report as RunReport | undefined
+    report.accounting = previous?.accounting ?? null
+    report.warnings = previous?.warnings ?? report.warnings
+    await lakehouse.commit({ status: 'unchanged', fullRefresh: false, files: touched, versions: [], report: report as unknown as Record<string, unknown> })
+    return report
+  }
 
-    await prepareTableDirs(lakehouse)
-    await fs.mkdir(scratch, { recursive: true })
-    engine = await createDuckDbEngine({ threads: config.threads, memoryLimitMb: config.memoryLimitMb, tempDir: scratch })
-    const abs = (rel: string): string => path.join(lakehouse, rel)
+  await lakehouse.prepare()
+  await fs.mkdir(scratch, { recursive: true })
+  const engine = await createDuckDbEngine({
+    threads: config.threads,
+    memoryLimitMb: config.memoryLimitMb,
+    tempDir: scratch,
+    s3: config.lakehouse.kind === 's3' ? await s3!.duckdb(config.lakehouse.bucket) : undefined
+  })
+  let engineOpen = true
+  const closeEngine = (): void => { if (engineOpen) { engineOpen = false; engine.close() } }
+  try {
+    const uri = lakehouse.uri
+    const fileOf = (table: TableName): string => newTableFile(table, runId, nextVersion(table), lakehouse.fileTag)
     const versions = new Map<TableName, TableVersion>()
     const nextVersion = (table: TableName): number => (current.get(table)?.version ?? 0) + 1
     const written: string[] = []
@@ -103,12 +158,15 @@ export async function runPipeline (config: PipelineConfig, hooks: RunHooks = {})
       progress(`reading ${dataset} landing: ${files.length} new files`)
       const landingTable = landingTableOf(dataset)
       const quarantineTable = quarantineTableOf(dataset)
-      const landingPart = newTableFile(landingTable, runId, nextVersion(landingTable))
-      const quarantinePart = newTableFile(quarantineTable, runId, nextVersion(quarantineTable))
+      const landingPart = fileOf(landingTable)
+      const quarantinePart = fileOf(quarantineTable)
       const { result, wroteLanding, wroteQuarantine } = files.length === 0
         ? { result: { records: 0, quarantined: 0, perFile: new Map(), fastFiles: 0, lineFiles: 0 }, wroteLanding: false, wroteQuarantine: false }
-        : await ingestDataset(engine, DATASETS[dataset], config.landingDir, files, runId, {
-            landingPart: abs(landingPart), quarantinePart: abs(quarantinePart), stagingPart: path.join(scratch, `${dataset}-staging.parquet`)
+        : await ingestDataset(engine, DATASETS[dataset], landingRoot, files, runId, {
+            landingPart: uri(landingPart),
+            quarantinePart: uri(quarantinePart),
+            stagingPart: path.join(scratch, `${dataset}-staging.parquet`),
+            placeStaging: async (staging) => { await lakehouse.place(staging, landingPart) }
           })
       t = lap(`ingest:${dataset}`, t)
       read[dataset] = { records: result.records, quarantined: result.quarantined, fastFiles: result.fastFiles, lineFiles: result.lineFiles }
@@ -136,7 +194,7 @@ export async function runPipeline (config: PipelineConfig, hooks: RunHooks = {})
     const effective = (table: TableName): TableVersion | undefined => versions.get(table) ?? current.get(table)
     for (const table of TABLE_NAMES) {
       if (table.endsWith('_landing') || table.endsWith('_quarantine')) {
-        await defineTableView(engine, table, (effective(table)?.files ?? []).map(abs))
+        await defineTableView(engine, table, (effective(table)?.files ?? []).map(uri))
       }
     }
     t = lap('views', t)
@@ -146,12 +204,11 @@ export async function runPipeline (config: PipelineConfig, hooks: RunHooks = {})
     await engine.exec(`CREATE OR REPLACE VIEW pipeline_options AS SELECT ${sqlString(config.consentPolicy)} AS consent_policy, ${sqlString(config.mlJoin)} AS ml_join`)
     for (const [i, job] of JOBS.entries()) {
       progress(`job ${i + 1}/${JOBS.length} ${job.name}`)
-      const version = nextVersion(job.output)
-      const file = newTableFile(job.output, runId, version)
-      const [{ Count: rows }] = await engine.rows<{ Count: number }>(`COPY (${loadSql(job.name)}) TO ${sqlString(abs(file))} (FORMAT parquet)`)
+      const file = fileOf(job.output)
+      const [{ Count: rows }] = await engine.rows<{ Count: number }>(`COPY (${loadSql(job.name)}) TO ${sqlString(uri(file))} (FORMAT parquet)`)
       written.push(file)
-      versions.set(job.output, { table: job.output, version, runId, rows: Number(rows), files: [file] })
-      await defineTableView(engine, job.output, [abs(file)])
+      versions.set(job.output, { table: job.output, version: nextVersion(job.output), runId, rows: Number(rows), files: [file] })
+      await defineTableView(engine, job.output, [uri(file)])
       t = lap(`job:${job.name}`, t)
     }
 
@@ -165,33 +222,22 @@ export async function runPipeline (config: PipelineConfig, hooks: RunHooks = {})
 
     // 4. durable, then committed (the moment the new versions become current), then published
     progress('committing')
-    for (const file of written) await fsyncFile(abs(file))
-    for (const dir of new Set(written.map((f) => path.dirname(abs(f))))) await fsyncDir(dir)
-    engine.close()
-    engine = undefined
+    await lakehouse.durable(written)
+    closeEngine()
     const counts = countsFromRows(new Map(TABLE_NAMES.map((table) => [table, rowsOf(table)])))
     const report: RunReport = {
-      runId, status: 'ok', lakehouse, options: runOptions, newFiles, read, counts, accounting,
+      runId, status: 'ok', lakehouse: location, options: runOptions, newFiles, read, counts, accounting,
       warnings: { crossCustomerPairs: Number(pairs) },
       durationMs: 0, timingsMs: timings
     }
-    // the commit releases the lock: scratch goes first, while it is still this run's
-    await clearScratch()
-    await state.commitRun(runId, { status: 'ok', fullRefresh: config.fullRefresh, files: registry, versions: [...versions.values()], report: report as unknown as Record<string, unknown> })
+    await lakehouse.commit({ status: 'ok', fullRefresh: config.fullRefresh, files: registry, versions: [...versions.values()], report: report as unknown as Record<string, unknown> })
     await pause(config, 'commit')
-    await reconcile(lakehouse, await state.currentVersions(), await state.retainedFiles(config.keepVersions))
+    await lakehouse.reconcile(await state.currentVersions(), await state.retainedFiles(config.keepVersions))
     lap('commit', t)
     report.durationMs = Math.round(performance.now() - started)
     return report
-  } catch (err) {
-    engine?.close()
-    engine = undefined
-    if (state.holdsLock) await clearScratch()
-    if (runId > 0) await state.abortRun(runId, runOptions, (err as Error).message)
-    throw err
   } finally {
-    engine?.close()
-    await state.close()
+    closeEngine()
   }
 }
 

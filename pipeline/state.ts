@@ -41,16 +41,21 @@ export interface RunRow {
 export interface OpenStateOptions {
   /** create the lakehouse when it does not exist (writers); readers get PIPE_ERR_LAKEHOUSE_MISSING */
   create: boolean
+  /** the lakehouse as messages name it, when the state is a local copy of one elsewhere (S3) */
+  label?: string
 }
 
 export class StateStore {
   readonly lakehouseDir: string
+  /** the lakehouse as messages name it */
+  readonly label: string
   private readonly db: Database
   private inRun = false
 
-  private constructor (lakehouseDir: string, db: Database) {
+  private constructor (lakehouseDir: string, db: Database, label: string) {
     this.lakehouseDir = lakehouseDir
     this.db = db
+    this.label = label
   }
 
   /** true from beginRun until the run commits or aborts: only then may the run touch shared scratch */
@@ -92,7 +97,7 @@ export class StateStore {
     } catch (err) {
       throw corrupt(dbFile, err)
     }
-    const store = new StateStore(root, db)
+    const store = new StateStore(root, db, options.label ?? root)
     await store.checkFormat(dbFile)
     return store
   }
@@ -108,8 +113,8 @@ export class StateStore {
     if (row?.value !== String(LAKEHOUSE_FORMAT_VERSION)) {
       await this.db.close()
       throw new PipelineError('PIPE_ERR_LAKEHOUSE_VERSION',
-        `lakehouse ${this.lakehouseDir} has format version ${row?.value ?? 'none'}, this stedi reads version ${LAKEHOUSE_FORMAT_VERSION}: ` +
-        'use a new --lakehouse folder (the landing files are the source: a new lakehouse rebuilds from them)', { path: this.lakehouseDir })
+        `lakehouse ${this.label} has format version ${row?.value ?? 'none'}, this stedi reads version ${LAKEHOUSE_FORMAT_VERSION}: ` +
+        'use a new --lakehouse folder (the landing files are the source: a new lakehouse rebuilds from them)', { path: this.label })
     }
   }
 
@@ -212,6 +217,11 @@ export class StateStore {
       [new Date().toISOString(), input.status, JSON.stringify(input.report), runId])
     await this.db.exec('COMMIT')
     this.inRun = false
+  }
+
+  /** Folds the write-ahead log into the database file, so that the file alone is the whole state (to copy it elsewhere). */
+  async checkpoint (): Promise<void> {
+    await this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)')
   }
 
   /** Rolls the run back (nothing it did becomes current) and records that it failed. */

@@ -19,9 +19,10 @@ export const DATA_FILE = 'data.parquet'
 
 const pad = (n: number): string => String(n).padStart(6, '0')
 
-/** Lakehouse-relative path of a new immutable file of a table. */
-export function newTableFile (table: TableName, runId: number, version: number): string {
-  const name = TABLES[table].appendOnly ? `part-r${pad(runId)}.parquet` : `v${pad(version)}-r${pad(runId)}.parquet`
+/** Lakehouse-relative path of a new immutable file of a table; `tag` makes it unique to one run. */
+export function newTableFile (table: TableName, runId: number, version: number, tag?: string): string {
+  const suffix = tag === undefined ? '' : `-${tag}`
+  const name = TABLES[table].appendOnly ? `part-r${pad(runId)}${suffix}.parquet` : `v${pad(version)}-r${pad(runId)}${suffix}.parquet`
   return `${tableDir(table)}/${FILES_DIR}/${name}`
 }
 

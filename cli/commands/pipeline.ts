@@ -6,10 +6,11 @@ import { formatAccounting, formatCountsTable, formatSummary, formatWarnings } fr
 import { runPipeline } from '../../pipeline/run.js'
 import { runSparkPipeline } from '../../pipeline/engine/spark.js'
 import { runSchedule } from '../../pipeline/schedule.js'
-import { StateStore } from '../../pipeline/state.js'
+import { openStateForRead } from '../../pipeline/snapshot.js'
 import { type Command, UsageError, oneOf, parse, wholeNumber } from '../args.js'
 import { createProgress } from '../progress.js'
 import { DEFAULT_LAKEHOUSE, DEFAULT_LANDING } from '../defaults.js'
+import { S3_OPTION, S3_USAGE, storageFlags } from './s3.js'
 
 const ENGINES = ['duckdb', 'spark'] as const
 
@@ -20,30 +21,47 @@ const COMMON_OPTIONS = {
   'ml-join': { type: 'string' },
   'full-refresh': { type: 'boolean' },
   threads: { type: 'string' },
-  'memory-limit-mb': { type: 'string' }
+  'memory-limit-mb': { type: 'string' },
+  lease: { type: 'string' },
+  ...S3_OPTION
 } as const
 
 const COMMON_USAGE = `  --landing DIR             landing root: DIR/customer/landing, DIR/accelerometer/landing,
-                            DIR/step_trainer/landing (default ${DEFAULT_LANDING})
-  --lakehouse DIR           where the zone tables and the pipeline state live (default ${DEFAULT_LAKEHOUSE})
+                            DIR/step_trainer/landing (default ${DEFAULT_LANDING}); or s3://BUCKET/PREFIX
+  --lakehouse DIR           where the zone tables and the pipeline state live (default ${DEFAULT_LAKEHOUSE});
+                            or s3://BUCKET/PREFIX (one run at a time: a lease, free again 60 s after a crash)
+${S3_USAGE}
   --consent-policy POLICY   seed (default): consent from each customer's latest record;
                             strict: also drop readings taken before shareWithResearchAsOfDate
   --ml-join JOIN            seed (default): trainer and phone joined on timestamp alone;
                             same-customer: only pairs where the phone's user owns the trainer
   --full-refresh            re-read every landing file and rebuild every table
   --threads N               engine threads (default: all cores)
-  --memory-limit-mb N       engine memory before it spills to disk (default 600)`
+  --memory-limit-mb N       engine memory before it spills to disk (default 600)
+  --lease DURATION          an s3:// lakehouse's lease: a crashed run's lakehouse is free again after
+                            this (default 60s; a live run renews it every third of it)`
 
 function configFrom (values: Record<string, unknown>): PipelineConfigInput {
+  const landingDir = (values.landing as string | undefined) ?? DEFAULT_LANDING
+  const lakehouseDir = (values.lakehouse as string | undefined) ?? DEFAULT_LAKEHOUSE
   return {
-    landingDir: (values.landing as string | undefined) ?? DEFAULT_LANDING,
-    lakehouseDir: (values.lakehouse as string | undefined) ?? DEFAULT_LAKEHOUSE,
+    landingDir,
+    lakehouseDir,
+    s3: storageFlags(values, [['--landing', landingDir], ['--lakehouse', lakehouseDir]]),
     consentPolicy: oneOf('--consent-policy', values['consent-policy'] as string | undefined, CONSENT_POLICIES),
     mlJoin: oneOf('--ml-join', values['ml-join'] as string | undefined, ML_JOINS),
     fullRefresh: values['full-refresh'] === true,
     threads: wholeNumber('--threads', values.threads as string | undefined),
+    leaseMs: durationFlag('--lease', values.lease as string | undefined),
     memoryLimitMb: wholeNumber('--memory-limit-mb', values['memory-limit-mb'] as string | undefined)
   }
+}
+
+function durationFlag (flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  const ms = parseDurationMs(value)
+  if (ms === undefined) throw new UsageError(`${flag} takes a duration such as 30s or 2m (got ${value})`)
+  return ms
 }
 
 const run: Command = {
@@ -69,13 +87,15 @@ ${COMMON_USAGE}
     const engine = oneOf('--engine', values.engine, ENGINES) ?? 'duckdb'
     if (engine !== 'spark' && values['spark-master'] !== undefined) throw new UsageError('--spark-master needs --engine spark')
     if (engine === 'spark' && values['pause-after'] !== undefined) throw new UsageError('--pause-after is a test hook of the duckdb engine')
+    const config0 = configFrom(values)
+    if (engine === 'spark' && config0.s3 !== undefined) throw new UsageError('--engine spark does not take s3:// locations yet: use the duckdb engine')
     let waitMs = 0
     if (values.wait !== undefined) {
       const parsed = parseDurationMs(values.wait)
       if (parsed === undefined) throw new UsageError(`--wait takes a duration such as 30s or 10m (got ${values.wait})`)
       waitMs = parsed
     }
-    const config = createPipelineConfig({ ...configFrom(values), waitMs, pauseAfter: oneOf('--pause-after', values['pause-after'], PAUSE_POINTS) })
+    const config = createPipelineConfig({ ...config0, waitMs, pauseAfter: oneOf('--pause-after', values['pause-after'], PAUSE_POINTS) })
     const progress = createProgress()
     const report = await (engine === 'spark'
       ? runSparkPipeline(config, { master: values['spark-master'] }, progress.update)
@@ -134,13 +154,15 @@ const history: Command = {
   name: 'pipeline history',
   usage: `stedi pipeline history [--lakehouse DIR] [--limit N] [--json]
 
-  --lakehouse DIR           (default ${DEFAULT_LAKEHOUSE})
+  --lakehouse DIR           (default ${DEFAULT_LAKEHOUSE}); or s3://BUCKET/PREFIX
+${S3_USAGE}
   --limit N                 how many runs, newest first (default 10)
   --json                    one JSON array`,
   run: async (argv) => {
-    const { values } = parse(argv, { lakehouse: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } })
+    const { values } = parse(argv, { lakehouse: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' }, ...S3_OPTION })
     if (values.help === true) { console.log(history.usage); return 0 }
-    const state = await StateStore.open(values.lakehouse ?? DEFAULT_LAKEHOUSE, { create: false })
+    const lakehouse = values.lakehouse ?? DEFAULT_LAKEHOUSE
+    const { state, dispose } = await openStateForRead(lakehouse, { s3: storageFlags(values, [['--lakehouse', lakehouse]]) })
     try {
       const runs = await state.runs(wholeNumber('--limit', values.limit) ?? 10)
       if (values.json === true) { console.log(JSON.stringify(runs)); return 0 }
@@ -153,7 +175,7 @@ const history: Command = {
       }
       return 0
     } finally {
-      await state.close()
+      await dispose()
     }
   }
 }

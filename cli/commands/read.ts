@@ -1,8 +1,14 @@
-import { openSnapshot, querySnapshot, snapshotCounts } from '../../pipeline/snapshot.js'
+import { type Snapshot, openSnapshot, querySnapshot, snapshotCounts } from '../../pipeline/snapshot.js'
 import { formatCountsTable } from '../../pipeline/report.js'
 import { type Command, UsageError, oneOf, parse } from '../args.js'
 import { FORMATS, formatRows } from '../format.js'
 import { DEFAULT_LAKEHOUSE } from '../defaults.js'
+import { S3_OPTION, S3_USAGE, storageFlags } from './s3.js'
+
+async function snapshotOf (values: { lakehouse?: string, 's3-endpoint'?: string }): Promise<Snapshot> {
+  const lakehouse = values.lakehouse ?? DEFAULT_LAKEHOUSE
+  return await openSnapshot(lakehouse, { s3: storageFlags(values, [['--lakehouse', lakehouse]]) })
+}
 
 export const counts: Command = {
   name: 'counts',
@@ -12,11 +18,14 @@ Without --json: the row-count table in the seed's layout, then the quarantined l
 With --json exactly:
 {"landing":{"customer":N,"accelerometer":N,"step_trainer":N},"trusted":{...},"curated":{"customer":N,"machine_learning":N},"quarantined":{...}}
 
-  --lakehouse DIR           (default ${DEFAULT_LAKEHOUSE})`,
+  --lakehouse DIR           (default ${DEFAULT_LAKEHOUSE}); or s3://BUCKET/PREFIX
+${S3_USAGE}`,
   run: async (argv) => {
-    const { values } = parse(argv, { lakehouse: { type: 'string' }, json: { type: 'boolean' } })
+    const { values } = parse(argv, { lakehouse: { type: 'string' }, json: { type: 'boolean' }, ...S3_OPTION })
     if (values.help === true) { console.log(counts.usage); return 0 }
-    const c = snapshotCounts(await openSnapshot(values.lakehouse ?? DEFAULT_LAKEHOUSE))
+    const snapshot = await snapshotOf(values)
+    snapshot.close()
+    const c = snapshotCounts(snapshot)
     if (values.json === true) console.log(JSON.stringify(c))
     else console.log(`${formatCountsTable(c)}\n\nquarantined lines: customer ${c.quarantined.customer}, accelerometer ${c.quarantined.accelerometer}, step trainer ${c.quarantined.step_trainer}`)
     return 0
@@ -33,14 +42,16 @@ quarantined lines: customer_quarantine, accelerometer_quarantine, step_trainer_q
 One SELECT (or EXPLAIN) statement; anything that would write is refused. The query sees the table
 versions current when it starts, whatever a run does meanwhile.
 
-  --lakehouse DIR           (default ${DEFAULT_LAKEHOUSE})
-  --format FORMAT           table (default), json (an array of objects) or csv`,
+  --lakehouse DIR           (default ${DEFAULT_LAKEHOUSE}); or s3://BUCKET/PREFIX
+  --format FORMAT           table (default), json (an array of objects) or csv
+${S3_USAGE}`,
   run: async (argv) => {
-    const { values, positionals } = parse(argv, { lakehouse: { type: 'string' }, format: { type: 'string' } }, true)
+    const { values, positionals } = parse(argv, { lakehouse: { type: 'string' }, format: { type: 'string' }, ...S3_OPTION }, true)
     if (values.help === true) { console.log(query.usage); return 0 }
     if (positionals.length !== 1) throw new UsageError('give the SQL as one argument, in quotes')
     const format = oneOf('--format', values.format, FORMATS) ?? 'table'
-    const result = await querySnapshot(await openSnapshot(values.lakehouse ?? DEFAULT_LAKEHOUSE), positionals[0])
+    const snapshot = await snapshotOf(values)
+    const result = await querySnapshot(snapshot, positionals[0]).finally(snapshot.close)
     console.log(formatRows(result.columns, result.rows, format))
     return 0
   }

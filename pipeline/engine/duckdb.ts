@@ -2,12 +2,27 @@
 // a temporary folder of the lakehouse. Everything the pipeline asks of an engine goes through here.
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
 import { PipelineError } from '../errors.js'
+import { ensureHttpfs, extensionDirectory } from '../s3/httpfs.js'
 
 export interface EngineOptions {
   threads: number
   memoryLimitMb: number
   /** where DuckDB may spill when a join does not fit in memory */
   tempDir: string
+  /** s3:// paths through the httpfs extension, with these settings (absent: local files only) */
+  s3?: DuckDbS3Access
+}
+
+/** What DuckDB's S3 secret needs: credentials resolved by the AWS SDK's chain, and where S3 is. */
+export interface DuckDbS3Access {
+  keyId: string
+  secret: string
+  sessionToken?: string
+  region: string
+  /** host:port of an S3-compatible server; absent: AWS */
+  endpoint?: string
+  useSsl: boolean
+  urlStyle: 'path' | 'vhost'
 }
 
 export type Row = Record<string, unknown>
@@ -27,11 +42,22 @@ export async function createDuckDbEngine (options: EngineOptions): Promise<SqlEn
     threads: String(options.threads),
     memory_limit: `${options.memoryLimitMb}MB`,
     temp_directory: options.tempDir,
-    // the zone tables never need extensions beyond those built in (json, parquet); never download
+    // json and parquet are built in; httpfs is loaded explicitly from our own folder, nothing is
+    // ever downloaded nor taken from ~/.duckdb
     autoinstall_known_extensions: 'false',
-    autoload_known_extensions: 'true'
+    autoload_known_extensions: 'false',
+    extension_directory: extensionDirectory()
   })
   const connection: DuckDBConnection = await instance.connect()
+  if (options.s3 !== undefined) {
+    try {
+      await loadS3(connection, options.s3)
+    } catch (err) {
+      connection.closeSync()
+      instance.closeSync()
+      throw err
+    }
+  }
   const wrap = async <T>(sql: string, work: () => Promise<T>): Promise<T> => {
     try {
       return await work()
@@ -82,6 +108,22 @@ export async function createDuckDbEngine (options: EngineOptions): Promise<SqlEn
       instance.closeSync()
     }
   }
+}
+
+async function loadS3 (connection: DuckDBConnection, s3: DuckDbS3Access): Promise<void> {
+  const { path: extension } = ensureHttpfs()
+  try {
+    await connection.run(`LOAD ${sqlString(extension)}`)
+  } catch (err) {
+    throw new PipelineError('PIPE_ERR_S3_EXTENSION', `DuckDB cannot load ${extension}: ${(err as Error).message.split('\n')[0]}`, { cause: err })
+  }
+  const settings: Array<[string, string]> = [
+    ['TYPE', 's3'], ['KEY_ID', sqlString(s3.keyId)], ['SECRET', sqlString(s3.secret)], ['REGION', sqlString(s3.region)],
+    ['URL_STYLE', sqlString(s3.urlStyle)], ['USE_SSL', String(s3.useSsl)]
+  ]
+  if (s3.sessionToken !== undefined) settings.push(['SESSION_TOKEN', sqlString(s3.sessionToken)])
+  if (s3.endpoint !== undefined) settings.push(['ENDPOINT', sqlString(s3.endpoint)])
+  await connection.run(`CREATE SECRET stedi_s3 (${settings.map(([k, v]) => `${k} ${v}`).join(', ')})`)
 }
 
 function toPlainRow (row: Record<string, unknown>): Row {

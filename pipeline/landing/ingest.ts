@@ -31,6 +31,8 @@ export interface IngestTargets {
   quarantinePart: string
   /** a scratch file for the fast path's output */
   stagingPart: string
+  /** moves a finished staging part to be the landing part (default: a rename) */
+  placeStaging?: (stagingPart: string) => Promise<void>
 }
 
 /** A fast-path failure names at most this many bad files before all the rest go to the line path. */
@@ -64,7 +66,7 @@ export async function ingestDataset (
 
   const columns = [...spec.fields.map((f) => quoteIdent(f.name)), ...lineageColumns(spec.name).map(([name]) => name)].join(', ')
   if (fast.accepted.length > 0 && lineRecords === 0 && fast.rejected.length === 0) {
-    await fs.rename(targets.stagingPart, targets.landingPart)
+    await (targets.placeStaging ?? (async (staging) => { await fs.rename(staging, targets.landingPart) }))(targets.stagingPart)
   } else if (records > 0) {
     const parts = [`SELECT ${columns} FROM ${lines} WHERE reason IS NULL`]
     if (fast.accepted.length > 0) {
