@@ -9,6 +9,7 @@ import { type S3ConnectionConfig, createS3Client, s3ConnectionFromEnv } from '..
 import { LocationError, parseLocation } from '../../common/storage-location.js'
 import { VERSITYGW_VERSION, freePort, installVersitygw, installedVersitygw, startVersitygw, versitygwBinary } from '../../common/versitygw.js'
 import { HTTPFS_WHEEL, ensureHttpfs, httpfsPath } from '../../pipeline/s3/httpfs.js'
+import { loadSqlScript } from '../../pipeline/sql.js'
 import { type Command, UsageError, parse, wholeNumber } from '../args.js'
 
 export const S3_OPTION = { 's3-endpoint': { type: 'string' } } as const
@@ -131,17 +132,36 @@ runs until SIGINT or SIGTERM. Credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCE
   }
 }
 
-/** `stedi s3 setup|serve`: one entry in the command list, two subcommands. */
+export const s3Ddl: Command = {
+  name: 's3 ddl',
+  usage: `stedi s3 ddl --lakehouse s3://BUCKET/PREFIX
+
+Prints the Athena / Glue Data Catalog DDL of every zone table of that lakehouse (sql/athena_lakehouse.sql
+with the location filled in), to run in Athena's query editor.`,
+  run: async (argv) => {
+    const { values } = parse(argv, { lakehouse: { type: 'string' } })
+    if (values.help === true) { console.log(s3Ddl.usage); return 0 }
+    if (values.lakehouse === undefined) throw new UsageError('--lakehouse s3://BUCKET/PREFIX is required')
+    let location
+    try { location = parseLocation(values.lakehouse, '--lakehouse') } catch (err) { throw new UsageError((err as Error).message) }
+    if (location.kind !== 's3') throw new UsageError('--lakehouse must be an s3:// location: Athena reads S3')
+    console.log(loadSqlScript('athena_lakehouse').replaceAll('${LAKEHOUSE}', location.uri).trimEnd())
+    return 0
+  }
+}
+
+/** `stedi s3 setup|serve|ddl`: one entry in the command list, three subcommands. */
 export const s3: Command = {
   name: 's3',
-  usage: `stedi s3 setup|serve [options]
+  usage: `stedi s3 setup|serve|ddl [options]
 
   setup     install DuckDB's httpfs extension and the versitygw server into .cache/ (stedi s3 setup --help)
-  serve     a local S3 server with a bucket, for s3:// locations (stedi s3 serve --help)`,
+  serve     a local S3 server with a bucket, for s3:// locations (stedi s3 serve --help)
+  ddl       the Athena / Glue DDL of a lakehouse's zone tables (stedi s3 ddl --help)`,
   run: async (argv) => {
-    const sub = { setup: s3Setup, serve: s3Serve }[argv[0] ?? '']
+    const sub = { setup: s3Setup, serve: s3Serve, ddl: s3Ddl }[argv[0] ?? '']
     if (sub !== undefined) return await sub.run(argv.slice(1))
     if (argv[0] === '--help' || argv[0] === '-h') { console.log(s3.usage); return 0 }
-    throw new UsageError(`give a subcommand: setup or serve${argv[0] === undefined ? '' : ` (got ${argv[0]})`}`)
+    throw new UsageError(`give a subcommand: setup, serve or ddl${argv[0] === undefined ? '' : ` (got ${argv[0]})`}`)
   }
 }
