@@ -18,6 +18,8 @@ import { type Batcher, createBatcher } from './ingest/batcher.js'
 import { createIngest } from './ingest/service.js'
 import { createFileSink } from './ingest/sinks/file.js'
 import { createFirehoseSink } from './ingest/sinks/firehose.js'
+import { createS3Sink } from './ingest/sinks/s3.js'
+import { createS3Client, endpointText } from '../common/s3-connection.js'
 import type { Sink } from './ingest/sinks/sink.js'
 import { type GatewayMetrics, createMetrics } from './metrics.js'
 import { Outbox } from './outbox/outbox.js'
@@ -62,9 +64,14 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
     await lock.release()
     throw err
   }
-  const sink = options.sink ?? (config.sink === 'firehose'
-    ? createFirehoseSink({ config: config.firehose! })
-    : await createFileSink(config.landingDir).catch(async (err: unknown) => { await outbox.release(); await lock.release(); throw err }))
+  let sink: Sink
+  try {
+    sink = options.sink ?? await createSink(config, metrics)
+  } catch (err) {
+    await outbox.release()
+    await lock.release()
+    throw err
+  }
   const batcher = createBatcher({ outbox, sink, policy: config.batch, metrics, logger })
   const budget = createStateBudget({ outbox, maxBytes: config.maxStateBytes, retentionMs: config.ledgerRetentionMs, logger })
   const ingest = createIngest({ config, outbox, batcher, metrics, stateFull: budget.full })
@@ -122,6 +129,7 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
     maxPayloadBytes: config.maxPayloadBytes,
     timeouts: { connectMs: config.connectTimeoutMs, requestMs: config.requestTimeoutMs, keepAliveMs: config.keepAliveTimeoutMs },
     maxConnections: config.maxConnections,
+    peers: config.peers,
     readiness: [
       { name: 'broker', check: async () => listening ? undefined : 'the MQTT listener is not up' },
       { name: 'landing', check: async () => await sink.check() },
@@ -139,6 +147,8 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
     ]
   })
   const wss = new WebSocketServer({ server: http.server, path: '/mqtt', maxPayload: config.maxPacketBytes })
+  // the HTTP server's own errors (a port taken) reach start() through listen; ws re-emits them here
+  wss.on('error', () => {})
   wss.on('connection', (ws, req) => { handle(createWebSocketStream(ws), 'ws', req) })
 
   let closing: Promise<void> | undefined
@@ -196,5 +206,29 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
       return ports
     },
     close
+  }
+}
+
+/** The configured sink, checked once: a landing zone that cannot be written is one line at start, not a crash loop. */
+async function createSink (config: GatewayConfig, metrics: GatewayMetrics): Promise<Sink> {
+  switch (config.sink) {
+    case 'firehose': return createFirehoseSink({ config: config.firehose! })
+    case 'file': return await createFileSink(config.landingDir)
+    case 's3': {
+      const { bucket, prefix, connection } = config.s3!
+      const sink = createS3Sink({
+        client: createS3Client(connection),
+        bucket,
+        prefix,
+        endpoint: endpointText(connection),
+        events: {
+          onObject: (dataset, bytes) => { metrics.s3Objects.inc({ dataset }); metrics.s3Bytes.inc({ dataset }, bytes) },
+          onRetry: (dataset) => { metrics.s3Retries.inc({ dataset }) },
+          onError: (dataset) => { metrics.s3Errors.inc({ dataset }) }
+        }
+      })
+      await sink.verify().catch(async (err: unknown) => { await sink.close(); throw err })
+      return sink
+    }
   }
 }

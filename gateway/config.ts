@@ -2,6 +2,7 @@
 // Only the process owner (cli/commands/gateway.ts) reads the environment; it passes values here.
 import path from 'node:path'
 import { MAX_BATCH_READINGS } from '../contracts/readings.js'
+import type { S3ConnectionConfig } from '../common/s3-connection.js'
 import { GatewayError } from './errors.js'
 
 export interface BatchPolicy {
@@ -23,6 +24,13 @@ export interface FirehoseConfig {
   readonly maxAttempts: number
 }
 
+export interface S3SinkConfig {
+  readonly bucket: string
+  /** without leading or trailing slash */
+  readonly prefix: string
+  readonly connection: S3ConnectionConfig
+}
+
 export interface GatewayConfig {
   readonly landingDir: string
   readonly stateDir: string
@@ -31,8 +39,10 @@ export interface GatewayConfig {
   readonly mqttPort: number
   /** HTTP API and MQTT over WebSocket (path /mqtt); 0 picks a free port */
   readonly httpPort: number
-  readonly sink: 'file' | 'firehose'
+  readonly sink: 'file' | 'firehose' | 's3'
   readonly firehose?: FirehoseConfig
+  /** the landing zone in a bucket (landingDir is then unused) */
+  readonly s3?: S3SinkConfig
   /** secrets that verify device credentials; the first issues them (rotation: add the new one first) */
   readonly secrets: readonly string[]
   /** development only: any client may connect, as any device */
@@ -69,11 +79,14 @@ export interface GatewayConfig {
   readonly shutdownGraceMs: number
   /** the state folder's database may use this many bytes: above it, landed data goes early (its retention shortens) and, if that is not enough, new readings are refused */
   readonly maxStateBytes: number
+  /** the other gateways sharing this landing zone (HTTP base URLs): ledger look-ups ask them too */
+  readonly peers: readonly string[]
   /** itemized rejection records per device: sustained per second, and the burst; the rest are counted */
   readonly rejectionRecords: { readonly perSecond: number, readonly burst: number }
 }
 
-export type GatewayConfigInput = Partial<Omit<GatewayConfig, 'batch' | 'rateLimit' | 'rejectionRecords'>> & {
+export type GatewayConfigInput = Partial<Omit<GatewayConfig, 'batch' | 'rateLimit' | 'rejectionRecords' | 'peers'>> & {
+  peers?: readonly string[]
   landingDir: string
   stateDir: string
   batch?: Partial<BatchPolicy>
@@ -116,6 +129,7 @@ export function createGatewayConfig (input: GatewayConfigInput): GatewayConfig {
     landingDir: path.resolve(input.landingDir),
     stateDir: path.resolve(input.stateDir),
     secrets: Object.freeze([...(input.secrets ?? [])]),
+    peers: Object.freeze([...(input.peers ?? [])]),
     batch: Object.freeze({ ...GATEWAY_DEFAULTS.batch, ...input.batch }),
     rateLimit: Object.freeze({ ...GATEWAY_DEFAULTS.rateLimit, ...input.rateLimit }),
     rejectionRecords: Object.freeze({ ...GATEWAY_DEFAULTS.rejectionRecords, ...input.rejectionRecords })
@@ -135,9 +149,11 @@ export function createGatewayConfig (input: GatewayConfigInput): GatewayConfig {
   positive('rejectionRecords.perSecond', config.rejectionRecords.perSecond)
   positive('rejectionRecords.burst', config.rejectionRecords.burst)
   // a payload the validator would refuse as oversized must still fit a packet, so that it is acknowledged and recorded
+  for (const peer of config.peers) if (!/^https?:\/\/[^/]+/.test(peer)) bad(`--peer takes a gateway's HTTP URL such as http://10.0.0.2:8080 (got ${peer})`)
   if (config.maxPacketBytes < config.maxPayloadBytes) bad(`maxPacketBytes (${config.maxPacketBytes}) must be at least maxPayloadBytes (${config.maxPayloadBytes})`)
   if (config.commitWindowMs < 0) bad('commitWindowMs must be 0 or more')
-  if (config.sink !== 'file' && config.sink !== 'firehose') bad(`--sink must be file or firehose (got ${String(config.sink)})`)
+  if (!['file', 'firehose', 's3'].includes(config.sink)) bad(`--sink must be file, firehose or s3 (got ${String(config.sink)})`)
+  if (config.sink === 's3' && config.s3 === undefined) bad('the s3 sink needs --landing s3://BUCKET/PREFIX')
   if (config.sink === 'firehose' && config.firehose === undefined) bad('--sink firehose needs the firehose region and delivery streams')
   if (config.secrets.length === 0 && !config.allowAnonymous) {
     throw new GatewayError('GW_ERR_NO_SECRET',

@@ -73,6 +73,10 @@ export interface GatewayMetrics {
   bytesFlushed: Counter
   recordsFlushed: Counter
   sinkErrors: Counter
+  s3Objects: Counter
+  s3Bytes: Counter
+  s3Retries: Counter
+  s3Errors: Counter
   aclDenied: Counter
   refused: Counter
   refusals: Counter
@@ -96,6 +100,10 @@ export function createMetrics (): GatewayMetrics {
     batchesFlushed: new Counter('stedi_batches_flushed_total', 'landing files (or Firehose batches) published, by dataset'),
     bytesFlushed: new Counter('stedi_bytes_flushed_total', 'bytes of landing records published, by dataset'),
     recordsFlushed: new Counter('stedi_records_flushed_total', 'landing records published, by dataset'),
+    s3Objects: new Counter('stedi_s3_objects_total', 'landing objects written to S3, by dataset'),
+    s3Bytes: new Counter('stedi_s3_bytes_total', 'bytes of landing objects written to S3, by dataset'),
+    s3Retries: new Counter('stedi_s3_retries_total', 'S3 writes attempted again after a failure, by dataset'),
+    s3Errors: new Counter('stedi_s3_errors_total', 'failed S3 write attempts, by dataset'),
     sinkErrors: new Counter('stedi_sink_errors_total', 'failed publication attempts, by dataset'),
     aclDenied: new Counter('stedi_acl_denied_total', 'publishes and subscriptions refused by the device ACL, by action'),
     refused: new Counter('stedi_readings_refused_total', 'readings refused without an acknowledgement (the device sends them again), by dataset, reason and transport'),
@@ -108,7 +116,7 @@ export function createMetrics (): GatewayMetrics {
     ackLatency: new Histogram('stedi_ack_latency_seconds', 'time from a message\'s arrival to its acknowledgement', [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]),
     addGauge: (name: string, help: string, read: () => Array<[Labels, number]>) => { gauges.push(new Gauge(name, help, read)) },
     render: () => [
-      m.received, m.accepted, m.rejected, m.deduplicated, m.refused, m.refusals, m.seqConflicts, m.notItemized, m.batchesFlushed, m.bytesFlushed, m.recordsFlushed, m.sinkErrors, m.aclDenied, m.connectionsClosed, m.willsDropped,
+      m.received, m.accepted, m.rejected, m.deduplicated, m.refused, m.refusals, m.seqConflicts, m.notItemized, m.batchesFlushed, m.bytesFlushed, m.recordsFlushed, m.sinkErrors, m.s3Objects, m.s3Bytes, m.s3Retries, m.s3Errors, m.aclDenied, m.connectionsClosed, m.willsDropped,
       m.flushLatency, m.ackLatency, ...gauges
     ].map((x) => x.render()).join('\n') + '\n'
   }

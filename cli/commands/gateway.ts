@@ -5,6 +5,8 @@ import { buildGateway } from '../../gateway/app.js'
 import { type GatewayConfigInput, GATEWAY_DEFAULTS, createGatewayConfig } from '../../gateway/config.js'
 import { CREDENTIAL_KINDS, issueCredential } from '../../gateway/credentials.js'
 import { GatewayError } from '../../gateway/errors.js'
+import { type S3ConnectionConfig, s3ConnectionFromEnv } from '../../common/s3-connection.js'
+import { LocationError, type StorageLocation, parseLocation } from '../../common/storage-location.js'
 import { type Command, UsageError, oneOf, parse, wholeNumber } from '../args.js'
 
 /** The gateway's secrets from the environment: the current one first, the previous one during a rotation. */
@@ -31,7 +33,10 @@ SIGTERM or SIGINT: stop accepting, land everything acknowledged, exit 0.
 Device credentials derive from STEDI_GATEWAY_SECRET (STEDI_GATEWAY_SECRET_PREVIOUS is also
 accepted during a rotation); \`stedi devices token\` prints one.
 
-  --landing DIR             landing root (default var/landing)
+  --landing DIR|s3://BUCKET/PREFIX  landing root (default var/landing); an S3 location lands each
+                            file as an object (credentials, region and endpoint the AWS way:
+                            AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL_S3)
+  --s3-endpoint URL         an S3-compatible server (path-style addressing), instead of AWS_ENDPOINT_URL_S3
   --state DIR               outbox and ledger (default var/gateway)
   --host HOST               address to listen on (default ${GATEWAY_DEFAULTS.host})
   --mqtt-port N             MQTT over TCP (default ${GATEWAY_DEFAULTS.mqttPort}; 0 = any free port)
@@ -53,27 +58,40 @@ accepted during a rotation); \`stedi devices token\` prints one.
   --max-connections N       open connections per listener (default ${GATEWAY_DEFAULTS.maxConnections})
   --shutdown-grace DURATION on SIGTERM, what is in flight gets this long before connections are cut (default ${GATEWAY_DEFAULTS.shutdownGraceMs}ms)
   --max-state-bytes N       the state folder's budget (default ${GATEWAY_DEFAULTS.maxStateBytes}): above it landed data goes early
+  --peer URL                another gateway of the site (its HTTP URL; repeat for each): a ledger
+                            look-up asks them too, so any gateway behind a balancer answers for all
   --allow-anonymous         DEVELOPMENT ONLY: any client may connect and publish as any device
 
 Exit codes: 0 stopped cleanly, 1 failed (a port taken, a bad option), 3 another gateway holds --state.`,
   run: async (argv) => {
     const { values } = parse(argv, {
       landing: { type: 'string' }, state: { type: 'string' }, host: { type: 'string' },
-      'mqtt-port': { type: 'string' }, 'http-port': { type: 'string' }, sink: { type: 'string' },
+      'mqtt-port': { type: 'string' }, 'http-port': { type: 'string' }, sink: { type: 'string' }, 's3-endpoint': { type: 'string' },
       'firehose-region': { type: 'string' }, 'firehose-endpoint': { type: 'string' }, 'firehose-stream-prefix': { type: 'string' },
       'max-batch-records': { type: 'string' }, 'max-batch-bytes': { type: 'string' }, 'max-batch-age': { type: 'string' },
       'rate-limit': { type: 'string' }, 'allow-anonymous': { type: 'boolean' },
       'max-ack-delay': { type: 'string' }, 'max-payload-bytes': { type: 'string' }, 'max-packet-bytes': { type: 'string' },
       'connect-timeout': { type: 'string' }, 'request-timeout': { type: 'string' }, 'max-connections': { type: 'string' },
-      'shutdown-grace': { type: 'string' }, 'max-state-bytes': { type: 'string' }
+      'shutdown-grace': { type: 'string' }, 'max-state-bytes': { type: 'string' }, peer: { type: 'string', multiple: true }
     })
     if (values.help === true) { console.log(gateway.usage); return 0 }
-    const sink = oneOf('--sink', values.sink, ['file', 'firehose'] as const) ?? 'file'
+    let landing: StorageLocation
+    let connection: S3ConnectionConfig | undefined
+    try {
+      landing = parseLocation(values.landing ?? 'var/landing', '--landing')
+      if (landing.kind === 's3') connection = s3ConnectionFromEnv(process.env, values['s3-endpoint'])
+    } catch (err) {
+      if (err instanceof LocationError) throw new UsageError(err.message)
+      throw err
+    }
+    const sink = landing.kind === 's3' ? 's3' : oneOf('--sink', values.sink, ['file', 'firehose'] as const) ?? 'file'
+    if (landing.kind === 's3' && values.sink !== undefined && values.sink !== 's3') throw new UsageError('--landing s3://... lands through the s3 sink: leave --sink out')
     const maxAgeMs = duration('--max-batch-age', values['max-batch-age'])
     const rate = wholeNumber('--rate-limit', values['rate-limit'])
     const prefix = values['firehose-stream-prefix'] ?? 'stedi-'
     const input: GatewayConfigInput = {
-      landingDir: values.landing ?? 'var/landing',
+      landingDir: landing.kind === 'local' ? landing.path : 'var/landing',
+      s3: landing.kind === 's3' ? { bucket: landing.bucket, prefix: landing.prefix, connection: connection! } : undefined,
       stateDir: values.state ?? 'var/gateway',
       host: values.host,
       mqttPort: wholeNumber('--mqtt-port', values['mqtt-port']),
@@ -102,7 +120,8 @@ Exit codes: 0 stopped cleanly, 1 failed (a port taken, a bad option), 3 another 
       requestTimeoutMs: duration('--request-timeout', values['request-timeout']),
       maxConnections: wholeNumber('--max-connections', values['max-connections']),
       shutdownGraceMs: duration('--shutdown-grace', values['shutdown-grace']),
-      maxStateBytes: wholeNumber('--max-state-bytes', values['max-state-bytes'])
+      maxStateBytes: wholeNumber('--max-state-bytes', values['max-state-bytes']),
+      peers: values.peer
     }
     for (const k of Object.keys(input) as Array<keyof GatewayConfigInput>) if (input[k] === undefined) delete input[k]
     for (const k of ['maxRecords', 'maxBytes', 'maxAgeMs'] as const) if (input.batch![k] === undefined) delete input.batch![k]
@@ -115,7 +134,7 @@ Exit codes: 0 stopped cleanly, 1 failed (a port taken, a bad option), 3 another 
     const gw = await buildGateway(config, { logger })
     const { mqttPort, httpPort } = await gw.start()
     console.log(`stedi gateway ready: mqtt://${config.host}:${mqttPort} ws://${config.host}:${httpPort}/mqtt http://${config.host}:${httpPort} ` +
-      `landing=${config.landingDir} state=${config.stateDir} sink=${config.sink}`)
+      `landing=${config.s3 !== undefined ? `s3://${config.s3.bucket}/${config.s3.prefix}` : config.landingDir} state=${config.stateDir} sink=${config.sink}`)
     await new Promise<void>((resolve) => {
       const stop = (signal: string): void => {
         logger.info({ signal }, 'stopping: no new readings; landing what was acknowledged')

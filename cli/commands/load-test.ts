@@ -30,13 +30,15 @@ Scenarios:
   --rate R                  readings per second per device (default 10)
   --p99-ms N                ramp threshold (default 1000)
   --baseline                run the same scenario against a bare aedes broker too; adds baseline.rate and ratio
+  --metrics URL             a gateway whose /metrics count in the reconciliation (repeat for each
+                            gateway behind a balancer; default: the --http URL)
   --json                    one JSON result object on stdout
   --report FILE             a self-contained HTML report with charts`,
   run: async (argv) => {
     const { values } = parse(argv, {
       mqtt: { type: 'string' }, http: { type: 'string' }, scenario: { type: 'string' }, devices: { type: 'string' }, duration: { type: 'string' },
       batch: { type: 'string' }, rate: { type: 'string' }, 'p99-ms': { type: 'string' }, baseline: { type: 'boolean' }, json: { type: 'boolean' },
-      report: { type: 'string' }, 'allow-remote': { type: 'boolean' }
+      report: { type: 'string' }, 'allow-remote': { type: 'boolean' }, metrics: { type: 'string', multiple: true }
     })
     if (values.help === true) { console.log(loadTest.usage); return 0 }
     if (values.mqtt === undefined || values.http === undefined) throw new UsageError('--mqtt and --http are required')
@@ -61,7 +63,7 @@ Scenarios:
     const progress = createProgress()
     let result: LoadTestResult & { baseline?: Pick<LoadTestResult, 'rate' | 'latency_ms' | 'recoveryMs' | 'knee'>, ratio?: number }
     try {
-      result = await runLoadTest({ ...base, mqttUrl: values.mqtt, httpUrl: values.http, onProgress: (m) => progress.update(`gateway: ${m}`) })
+      result = await runLoadTest({ ...base, mqttUrl: values.mqtt, httpUrl: values.http, metricsUrls: values.metrics, onProgress: (m) => progress.update(`gateway: ${m}`) })
       if (values.baseline === true) {
         const bare = await startBareBroker()
         try {

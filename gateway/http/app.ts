@@ -12,6 +12,7 @@ import { deviceKey, estimateReadings } from '../ingest/service.js'
 import { datasetOfKind } from '../ingest/validate.js'
 import type { Outbox } from '../outbox/outbox.js'
 import type { GatewayMetrics } from '../metrics.js'
+import { type LedgerAnswer, askPeers, mergeAnswers } from './ledger-peers.js'
 import { customersBody, readingBody, readingsResponse } from './schemas.js'
 
 export interface ReadinessCheck { name: string, check: () => Promise<string | undefined> }
@@ -26,6 +27,8 @@ export interface HttpDeps {
   maxPayloadBytes: number
   readiness: ReadinessCheck[]
   timeouts: { connectMs: number, requestMs: number, keepAliveMs: number }
+  /** the other gateways of the site (their HTTP base URLs), asked by ledger look-ups */
+  peers: readonly string[]
   maxConnections: number
 }
 
@@ -151,18 +154,21 @@ export async function buildHttp (deps: HttpDeps): Promise<FastifyInstance> {
       querystring: {
         type: 'object',
         required: ['kind', 'device'],
-        properties: { kind: { type: 'string', enum: [...DEVICE_KINDS] }, device: { type: 'string' }, seq: { type: 'integer' }, timestamp: { type: 'integer' } }
+        properties: { kind: { type: 'string', enum: [...DEVICE_KINDS] }, device: { type: 'string' }, seq: { type: 'integer' }, timestamp: { type: 'integer' }, local: { type: 'boolean', description: 'this gateway\'s ledger only (peers ask each other with it)' } }
       },
       security: [{ device: [] }]
     }
-  }, async (req: FastifyRequest<{ Querystring: { kind: DeviceKind, device: string, seq?: number, timestamp?: number } }>, reply) => {
-    const { kind, device, seq, timestamp } = req.query
+  }, async (req: FastifyRequest<{ Querystring: { kind: DeviceKind, device: string, seq?: number, timestamp?: number, local?: boolean } }>, reply) => {
+    const { kind, device, seq, timestamp, local } = req.query
     const caller = authorize(req, deps)
     if (!deps.allowAnonymous && (caller === undefined || caller.kind !== kind || caller.identity !== device)) {
       return await reply.code(401).send({ error: 'the credential of that device is required' })
     }
     if ((seq === undefined) === (timestamp === undefined)) return await reply.code(400).send({ error: 'give exactly one of seq or timestamp' })
-    return await deps.outbox.lookup(datasetOfKind(kind), deviceKey(kind, device), seq !== undefined ? { seq } : { timestamp: timestamp! })
+    const own = await deps.outbox.lookup(datasetOfKind(kind), deviceKey(kind, device), seq !== undefined ? { seq } : { timestamp: timestamp! }) as LedgerAnswer
+    if (local === true || deps.peers.length === 0) return own
+    const query = new URLSearchParams({ kind, device, ...(seq !== undefined ? { seq: String(seq) } : { timestamp: String(timestamp) }) })
+    return mergeAnswers(own, deps.outbox.gatewayId, await askPeers(deps.peers, `/v1/records?${query.toString()}`, req.headers.authorization))
   })
 
   app.setErrorHandler(async (err: Error & { statusCode?: number, code?: string }, req, reply) => {

@@ -22,3 +22,12 @@ export async function scrape (httpUrl: string): Promise<Samples> {
   if (res.status !== 200) throw new Error(`${httpUrl}/metrics answered ${res.status}`)
   return parsePrometheus(await res.text())
 }
+
+/** Several gateways' /metrics as one (a site behind a load balancer): their samples side by side, summed by sumOf. */
+export async function scrapeAll (httpUrls: readonly string[]): Promise<Samples> {
+  const out: Samples = new Map()
+  for (const s of await Promise.all(httpUrls.map(scrape))) {
+    for (const [name, xs] of s) out.set(name, [...(out.get(name) ?? []), ...xs])
+  }
+  return out
+}

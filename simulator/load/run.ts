@@ -8,7 +8,7 @@ import { type Device, createDevice } from '../../firmware-mock/device.js'
 import { phoneReading, stepTrainerReading } from '../../firmware-mock/sensors.js'
 import { createRandom } from '../generate.js'
 import { type HttpDevice, createHttpDevice } from './http-device.js'
-import { type Samples, scrape, sumOf } from './prometheus.js'
+import { type Samples, scrapeAll, sumOf } from './prometheus.js'
 import { Recorder, type SecondStats } from './recorder.js'
 
 export const SCENARIOS = ['steady', 'ramp', 'spike', 'storm', 'soak', 'mixed'] as const
@@ -18,6 +18,8 @@ export interface LoadTestOptions {
   mqttUrl: string
   /** the gateway's HTTP API: customers, readings (mixed), and /metrics for the reconciliation; absent for a bare broker */
   httpUrl?: string
+  /** the gateways whose /metrics are summed for the reconciliation (default: httpUrl); several behind a balancer */
+  metricsUrls?: readonly string[]
   scenario: Scenario
   devices: number
   durationMs: number
@@ -75,7 +77,8 @@ export async function runLoadTest (o: LoadTestOptions): Promise<LoadTestResult> 
   const run = randomBytes(3).toString('hex')
   const recorder = new Recorder()
   const random = createRandom(1)
-  const before = o.httpUrl === undefined ? undefined : await scrape(o.httpUrl)
+  const metricsUrls = o.metricsUrls ?? (o.httpUrl === undefined ? [] : [o.httpUrl])
+  const before = o.httpUrl === undefined ? undefined : await scrapeAll(metricsUrls)
 
   const mqttDevices: Device[] = []
   const httpDevices: HttpDevice[] = []
@@ -102,7 +105,7 @@ export async function runLoadTest (o: LoadTestOptions): Promise<LoadTestResult> 
     ? undefined
     : setInterval(() => {
       const t = performance.now() - started
-      scrape(o.httpUrl!).then((s) => samples.push({
+      scrapeAll(metricsUrls).then((s) => samples.push({
         t, rss: sumOf(s, 'process_resident_memory_bytes'), cpu: sumOf(s, 'process_cpu_seconds_total'), depth: sumOf(s, 'stedi_outbox_depth')
       }), () => {})
     }, 1000)
@@ -162,7 +165,7 @@ export async function runLoadTest (o: LoadTestOptions): Promise<LoadTestResult> 
     // deduplicated, rejected or refused) and it has landed what it accepted
     const deadline = Date.now() + 120_000
     for (;;) {
-      after = await scrape(o.httpUrl)
+      after = await scrapeAll(metricsUrls)
       const d = (name: string): number => delta(before, after!, name, readingsOnly)
       const accepted = d('stedi_readings_accepted_total')
       const ruled = accepted + d('stedi_readings_deduplicated_total') + d('stedi_readings_rejected_total') + d('stedi_readings_refused_total')

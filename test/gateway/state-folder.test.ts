@@ -34,6 +34,9 @@ t.test('a gateway that cannot listen exits 1 at once, and leaves its state free'
   const failed = await cli([...args, '--mqtt-port', String(port)], { env: { STEDI_GATEWAY_SECRET: SECRET } })
   t.equal(failed.code, 1)
   t.match(failed.stderr, /GW_ERR_LISTEN/)
+  const httpTaken = await cli([...args.slice(0, -2), '--mqtt-port', '0', '--http-port', String(port)], { env: { STEDI_GATEWAY_SECRET: SECRET } })
+  t.equal(httpTaken.code, 1, 'the HTTP port taken: exit 1 too')
+  t.match(httpTaken.stderr, /GW_ERR_LISTEN/)
   // the state it opened is released: another gateway takes it
   const gw = await startGateway(t, { landingDir: path.join(dir, 'landing'), stateDir: path.join(dir, 'state') })
   t.ok(gw.mqttUrl.startsWith('mqtt://'))

@@ -24,9 +24,9 @@ export interface GatewayProcess {
   stderr: () => string
 }
 
-export async function startGatewayProcess (options: { landing: string, state: string, secret: string, args?: string[] }): Promise<GatewayProcess> {
-  const mqttPort = await freePort()
-  const httpPort = await freePort()
+export async function startGatewayProcess (options: { landing: string, state: string, secret: string, args?: string[], mqttPort?: number, httpPort?: number }): Promise<GatewayProcess> {
+  const mqttPort = options.mqttPort ?? await freePort()
+  const httpPort = options.httpPort ?? await freePort()
   let child: ChildProcessWithoutNullStreams | undefined
   let exited: Promise<number | null> = Promise.resolve(null)
   let err = ''
