@@ -8,6 +8,8 @@ import { buildGateway } from '../../gateway/app.js'
 import { createGatewayConfig } from '../../gateway/config.js'
 import { issueCredential } from '../../gateway/credentials.js'
 import { createPipelineConfig } from '../../pipeline/config.js'
+import { type S3ConnectionConfig, s3ConnectionFromEnv } from '../../common/s3-connection.js'
+import { LocationError, type StorageLocation, locationText, parseLocation } from '../../common/storage-location.js'
 import { formatAccounting, formatCountsTable, formatSummary, formatWarnings } from '../../pipeline/report.js'
 import { runPipeline } from '../../pipeline/run.js'
 import { runSchedule } from '../../pipeline/schedule.js'
@@ -34,37 +36,56 @@ async function platformSecret (varDir: string): Promise<string> {
 
 export const start: Command = {
   name: 'start',
-  usage: `stedi start [--var DIR] [--every DURATION] [--mqtt-port N] [--http-port N]
+  usage: `stedi start [--var DIR] [--landing LOC] [--lakehouse LOC] [--every DURATION] [--mqtt-port N] [--http-port N]
 
 The platform in one process on embedded defaults: the gateway (embedded broker, local landing,
 SQLite outbox) and the scheduled zone promotion, all data under DIR (default ./var). SIGTERM or
 SIGINT: stop accepting, land what was acknowledged, promote it once more, exit 0.
 
   --var DIR                 data folder: DIR/landing, DIR/gateway, DIR/lakehouse (default var)
+  --landing LOC             the landing zone instead of DIR/landing: a folder or s3://BUCKET/PREFIX
+  --lakehouse LOC           the lakehouse instead of DIR/lakehouse: a folder or s3://BUCKET/PREFIX
+                            (S3 the AWS way: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION,
+                            AWS_ENDPOINT_URL_S3 or --s3-endpoint URL for an S3-compatible server)
   --every DURATION          promotion interval (default 1m)
   --mqtt-port N             (default 1883; 0 = any free port)
   --http-port N             (default 8080; 0 = any free port)`,
   run: async (argv) => {
-    const { values } = parse(argv, { var: { type: 'string' }, every: { type: 'string' }, 'mqtt-port': { type: 'string' }, 'http-port': { type: 'string' } })
+    const { values } = parse(argv, {
+      var: { type: 'string' }, every: { type: 'string' }, 'mqtt-port': { type: 'string' }, 'http-port': { type: 'string' },
+      landing: { type: 'string' }, lakehouse: { type: 'string' }, 's3-endpoint': { type: 'string' }
+    })
     if (values.help === true) { console.log(start.usage); return 0 }
     const varDir = path.resolve(values.var ?? 'var')
     const everyMs = parseDurationMs(values.every ?? '1m')
     if (everyMs === undefined) throw new UsageError(`--every takes a duration such as 30s or 5m (got ${values.every})`)
+    let landing: StorageLocation
+    let lakehouse: StorageLocation
+    let s3: S3ConnectionConfig | undefined
+    try {
+      landing = parseLocation(values.landing ?? path.join(varDir, 'landing'), '--landing')
+      lakehouse = parseLocation(values.lakehouse ?? path.join(varDir, 'lakehouse'), '--lakehouse')
+      if (landing.kind === 's3' || lakehouse.kind === 's3') s3 = s3ConnectionFromEnv(process.env, values['s3-endpoint'])
+    } catch (err) {
+      if (err instanceof LocationError) throw new UsageError(err.message)
+      throw err
+    }
     const logger = createLogger({ destination: process.stderr })
     const gatewayConfig = createGatewayConfig({
-      landingDir: path.join(varDir, 'landing'),
+      landingDir: landing.kind === 'local' ? landing.path : path.join(varDir, 'landing'),
+      ...(landing.kind === 's3' ? { sink: 's3' as const, s3: { bucket: landing.bucket, prefix: landing.prefix, connection: s3! } } : {}),
       stateDir: path.join(varDir, 'gateway'),
       mqttPort: wholeNumber('--mqtt-port', values['mqtt-port']),
       httpPort: wholeNumber('--http-port', values['http-port']),
       secrets: [await platformSecret(varDir)]
     })
-    const pipelineConfig = createPipelineConfig({ landingDir: gatewayConfig.landingDir, lakehouseDir: path.join(varDir, 'lakehouse'), waitMs: 60_000 })
+    const pipelineConfig = createPipelineConfig({ landingDir: locationText(landing), lakehouseDir: locationText(lakehouse), s3, waitMs: 60_000 })
     const gw = await buildGateway(gatewayConfig, { logger })
     const { mqttPort, httpPort } = await gw.start()
     const controller = new AbortController()
     const schedule = runSchedule(pipelineConfig, { everyMs, logger: logger.child({ component: 'scheduler' }), signal: controller.signal })
     console.log(`stedi platform ready: mqtt://${gatewayConfig.host}:${mqttPort} http://${gatewayConfig.host}:${httpPort} ` +
-      `landing=${gatewayConfig.landingDir} lakehouse=${pipelineConfig.lakehouseDir} promotion every ${everyMs} ms`)
+      `landing=${pipelineConfig.landingDir} lakehouse=${pipelineConfig.lakehouseDir} promotion every ${everyMs} ms`)
     await new Promise<void>((resolve) => {
       process.once('SIGTERM', () => resolve())
       process.once('SIGINT', () => resolve())

@@ -13,7 +13,7 @@ import { runLoadTest } from '../../simulator/load/run.js'
 import { SECRET, credential, ledger } from '../helpers/gateway.js'
 import { type GatewayProcess, freePort, startGatewayProcess } from '../helpers/gateway-process.js'
 import { startHaproxy } from '../helpers/haproxy.js'
-import { tempDir } from '../helpers/index.js'
+import { cli, tempDir } from '../helpers/index.js'
 import { type TestS3, startS3 } from '../helpers/s3.js'
 import mqtt from 'mqtt'
 
@@ -64,6 +64,13 @@ t.test('a device whose gateway dies goes on through the other; nothing acknowled
       onAck: (_n, _ms, batch) => { for (const r of batch.readings) acked.add(JSON.stringify({ user: identity, ...r })) }
     })
   })
+  // the devices' owners, consenting, so that their readings reach the trusted zone
+  const customers = devices.map((_, i) => ({
+    customerName: `LB ${i}`, email: `lb-${i}@example.com`, phone: '8015551212', birthDay: '1990-01-01', serialNumber: `sn-lb-${i}`,
+    registrationDate: 1655564000000, lastUpdateDate: 1655564000000, shareWithResearchAsOfDate: 1655564000000
+  }))
+  const registered = await fetch(`http://127.0.0.1:${lb.httpPort}/v1/customers`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${credential('service', 'website')}` }, body: JSON.stringify(customers) })
+  t.equal(registered.status, 202)
   await Promise.all(devices.map(async (d) => { await d.start() }))
   let tick = 0
   const reading = async (ms: number): Promise<void> => {
@@ -84,10 +91,18 @@ t.test('a device whose gateway dies goes on through the other; nothing acknowled
   await Promise.all(devices.map(async (d) => { await d.stop(20_000) }))
   t.equal(await gw1.stop(), 0)
   t.equal(await gw2.stop(), 0)
-  const lines = await landedObjects(s3, 'site/landing/')
+  const lines = await landedObjects(s3, 'site/landing/accelerometer/')
   const landed = new Set(lines)
   t.same([...acked].filter((l) => !landed.has(l)), [], `all ${acked.size} acknowledged readings landed in the shared prefix`)
-  t.comment(`${lines.length - landed.size} readings landed twice (taken by both gateways); the trusted zone removes them`)
+  t.comment(`${lines.length - landed.size} readings landed twice (taken by both gateways)`)
+  // the pipeline reads the shared prefix: whatever both gateways took twice is one trusted row
+  const lakehouse = await tempDir(t)
+  const run = await cli(['pipeline', 'run', '--landing', s3.uri('site/landing'), '--lakehouse', lakehouse, '--json'], { env: s3.env })
+  t.equal(run.code, 0, run.stderr)
+  const report = JSON.parse(run.stdout) as { counts: { landing: { accelerometer: number }, trusted: { accelerometer: number, customer: number } } }
+  t.equal(report.counts.trusted.customer, 8)
+  t.equal(report.counts.landing.accelerometer, lines.length, 'landing keeps every delivery')
+  t.equal(report.counts.trusted.accelerometer, landed.size, 'trusted: each reading once')
 })
 
 t.test('through the balancer, a ledger look-up finds a batch whichever gateway took it', async (t) => {
