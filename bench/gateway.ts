@@ -8,8 +8,7 @@ import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import mqtt from 'mqtt'
-import { issueCredential } from '../gateway/credentials.js'
+import { driveMqtt, pct } from './lib/mqtt-load.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const SECRET = 'bench-secret-0123456789abcdef'
@@ -39,40 +38,6 @@ async function startServer (script: string, args: string[], env: NodeJS.ProcessE
   }
 }
 
-interface LoadResult { messages: number, readings: number, wallMs: number, latencies: number[], acked: Set<string> }
-
-async function drive (url: string, batch: number, auth: boolean): Promise<LoadResult> {
-  const latencies: number[] = []
-  const acked = new Set<string>()
-  const clients = await Promise.all(Array.from({ length: PUBLISHERS }, async (_, p) => {
-    const id = `bench-${p}@test.com`
-    const client = mqtt.connect(url, auth ? { username: id, password: issueCredential(SECRET, 'accelerometer', id), reconnectPeriod: 0 } : { reconnectPeriod: 0 })
-    await new Promise<void>((resolve, reject) => { client.once('connect', () => resolve()); client.once('error', reject) })
-    return { client, id }
-  }))
-  const started = performance.now()
-  await Promise.all(clients.map(async ({ client, id }, p) => {
-    let next = 0
-    const worker = async (): Promise<void> => {
-      while (next < MESSAGES) {
-        const m = next++
-        const readings = Array.from({ length: batch }, (_, k) => ({ timestamp: 1655564444103 + p * 1e8 + m * batch + k, x: 1, y: 0, z: -1 }))
-        const payload = batch === 1 ? JSON.stringify(readings[0]) : JSON.stringify({ seq: m, readings })
-        const t0 = performance.now()
-        await client.publishAsync(`stedi/v1/accelerometer/${id}/readings`, payload, { qos: 1 })
-        latencies.push(performance.now() - t0)
-        if (auth) for (const r of readings) acked.add(JSON.stringify({ user: id, ...r }))
-      }
-    }
-    await Promise.all(Array.from({ length: INFLIGHT }, worker))
-  }))
-  const wallMs = performance.now() - started
-  await Promise.all(clients.map(async ({ client }) => await client.endAsync()))
-  return { messages: PUBLISHERS * MESSAGES, readings: PUBLISHERS * MESSAGES * batch, wallMs, latencies, acked }
-}
-
-const pct = (xs: number[], p: number): number => { const s = [...xs].sort((a, b) => a - b); return Number(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))].toFixed(2)) }
-
 async function landedLines (landing: string): Promise<Set<string>> {
   const dir = path.join(landing, 'accelerometer/landing')
   const lines = new Set<string>()
@@ -86,14 +51,14 @@ const results: Array<Record<string, unknown>> = []
 log(`machine: ${os.cpus().length} cores; ${PUBLISHERS} publishers x ${MESSAGES} messages, ${INFLIGHT} in flight each, QoS 1`)
 for (const batch of [1, 50]) {
   const bare = await startServer(path.join(ROOT, 'bench/bare-aedes.mjs'), [])
-  const b = await drive(bare.url, batch, false)
+  const b = await driveMqtt({ url: bare.url, batch, publishers: PUBLISHERS, messages: MESSAGES, inflight: INFLIGHT })
   const bareRss = await bare.stop()
   log(`bare aedes, batch ${batch}: ${(b.messages / (b.wallMs / 1000)).toFixed(0)} msg/s`)
 
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-gw-'))
   const gw = await startServer(path.join(ROOT, 'bin/stedi.js'), ['gateway', '--landing', path.join(dir, 'landing'), '--state', path.join(dir, 'state'),
     '--mqtt-port', '0', '--http-port', '0', '--rate-limit', '10000000'], { STEDI_GATEWAY_SECRET: SECRET })
-  const g = await drive(gw.url, batch, true)
+  const g = await driveMqtt({ url: gw.url, batch, secret: SECRET, publishers: PUBLISHERS, messages: MESSAGES, inflight: INFLIGHT })
   const stopStarted = performance.now()
   const gwRss = await gw.stop()
   const drainMs = performance.now() - stopStarted
