@@ -53,11 +53,14 @@ accepted during a rotation); \`stedi devices token\` prints one.
                             and its connection closed (default ${GATEWAY_DEFAULTS.maxAckDelayMs}ms)
   --max-payload-bytes N     largest reading payload or HTTP body (default ${GATEWAY_DEFAULTS.maxPayloadBytes})
   --max-packet-bytes N      largest MQTT packet or WebSocket frame; larger closes the connection (default ${GATEWAY_DEFAULTS.maxPacketBytes})
+  --max-preauth-packet-bytes N  largest MQTT packet before authentication, the CONNECT (default ${GATEWAY_DEFAULTS.maxPreAuthPacketBytes})
   --connect-timeout DURATION  MQTT CONNECT and HTTP headers must arrive within (default ${GATEWAY_DEFAULTS.connectTimeoutMs}ms)
   --request-timeout DURATION  a whole HTTP request must arrive within (default ${GATEWAY_DEFAULTS.requestTimeoutMs}ms)
   --max-connections N       open connections per listener (default ${GATEWAY_DEFAULTS.maxConnections})
   --shutdown-grace DURATION on SIGTERM, what is in flight gets this long before connections are cut (default ${GATEWAY_DEFAULTS.shutdownGraceMs}ms)
   --max-state-bytes N       the state folder's budget (default ${GATEWAY_DEFAULTS.maxStateBytes}): above it landed data goes early
+  --rejection-records N     refusals itemized in the ledger per device per second (default ${GATEWAY_DEFAULTS.rejectionRecords.perSecond},
+                            burst 200x); the rest are counted
   --peer URL                another gateway of the site (its HTTP URL; repeat for each): a ledger
                             look-up asks them too, so any gateway behind a balancer answers for all
   --allow-anonymous         DEVELOPMENT ONLY: any client may connect and publish as any device
@@ -72,7 +75,8 @@ Exit codes: 0 stopped cleanly, 1 failed (a port taken, a bad option), 3 another 
       'rate-limit': { type: 'string' }, 'allow-anonymous': { type: 'boolean' },
       'max-ack-delay': { type: 'string' }, 'max-payload-bytes': { type: 'string' }, 'max-packet-bytes': { type: 'string' },
       'connect-timeout': { type: 'string' }, 'request-timeout': { type: 'string' }, 'max-connections': { type: 'string' },
-      'shutdown-grace': { type: 'string' }, 'max-state-bytes': { type: 'string' }, peer: { type: 'string', multiple: true }
+      'shutdown-grace': { type: 'string' }, 'max-state-bytes': { type: 'string' }, peer: { type: 'string', multiple: true },
+      'max-preauth-packet-bytes': { type: 'string' }, 'rejection-records': { type: 'string' }
     })
     if (values.help === true) { console.log(gateway.usage); return 0 }
     let landing: StorageLocation
@@ -88,6 +92,7 @@ Exit codes: 0 stopped cleanly, 1 failed (a port taken, a bad option), 3 another 
     if (landing.kind === 's3' && values.sink !== undefined && values.sink !== 's3') throw new UsageError('--landing s3://... lands through the s3 sink: leave --sink out')
     const maxAgeMs = duration('--max-batch-age', values['max-batch-age'])
     const rate = wholeNumber('--rate-limit', values['rate-limit'])
+    const rejectionRecords = wholeNumber('--rejection-records', values['rejection-records'])
     const prefix = values['firehose-stream-prefix'] ?? 'stedi-'
     const input: GatewayConfigInput = {
       landingDir: landing.kind === 'local' ? landing.path : 'var/landing',
@@ -121,6 +126,8 @@ Exit codes: 0 stopped cleanly, 1 failed (a port taken, a bad option), 3 another 
       maxConnections: wholeNumber('--max-connections', values['max-connections']),
       shutdownGraceMs: duration('--shutdown-grace', values['shutdown-grace']),
       maxStateBytes: wholeNumber('--max-state-bytes', values['max-state-bytes']),
+      maxPreAuthPacketBytes: wholeNumber('--max-preauth-packet-bytes', values['max-preauth-packet-bytes']),
+      rejectionRecords: rejectionRecords === undefined ? undefined : { perSecond: rejectionRecords, burst: rejectionRecords * 200 },
       peers: values.peer
     }
     for (const k of Object.keys(input) as Array<keyof GatewayConfigInput>) if (input[k] === undefined) delete input[k]
