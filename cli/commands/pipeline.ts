@@ -88,7 +88,6 @@ ${COMMON_USAGE}
     if (engine !== 'spark' && values['spark-master'] !== undefined) throw new UsageError('--spark-master needs --engine spark')
     if (engine === 'spark' && values['pause-after'] !== undefined) throw new UsageError('--pause-after is a test hook of the duckdb engine')
     const config0 = configFrom(values)
-    if (engine === 'spark' && config0.s3 !== undefined) throw new UsageError('--engine spark does not take s3:// locations yet: use the duckdb engine')
     let waitMs = 0
     if (values.wait !== undefined) {
       const parsed = parseDurationMs(values.wait)

@@ -45,10 +45,15 @@ export async function runSparkPipeline (config: PipelineConfig, options: SparkOp
     '--landing', config.landingDir, '--lakehouse', config.lakehouseDir,
     '--consent-policy', config.consentPolicy, '--ml-join', config.mlJoin,
     '--keep-versions', String(config.keepVersions), '--wait-seconds', String(config.waitMs / 1000),
+    '--lease-seconds', String(config.leaseMs / 1000),
     '--master', options.master ?? `local[${config.threads}]`, '--json'
   ]
   if (config.fullRefresh) args.push('--full-refresh')
-  const child = spawn(python, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  // the jobs reach S3 as the AWS tools do: the same settings, passed as the environment
+  const env = config.s3 === undefined
+    ? process.env
+    : { ...process.env, AWS_REGION: config.s3.region, ...(config.s3.endpoint === undefined ? {} : { AWS_ENDPOINT_URL_S3: config.s3.endpoint }) }
+  const child = spawn(python, args, { stdio: ['ignore', 'pipe', 'pipe'], env })
   const reports: JobReport[] = []
   const tail: string[] = []
   eachLine(child.stdout, (line) => { if (line.startsWith('{')) reports.push(JSON.parse(line) as JobReport) })

@@ -11,6 +11,7 @@ import sys
 
 from .contracts import CONSENT_POLICIES, DATASETS, JOB_NAMES, ML_JOINS
 from .errors import SparkJobError
+from .s3 import DEFAULT_LEASE_SECONDS, endpoint, is_s3
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 SCRIPTS_DIR = os.path.dirname(PACKAGE_DIR)
@@ -46,6 +47,8 @@ def parse_args(argv, jobs):
                         help='Spark master when not on Glue (default local[*]; under spark-submit, its --master)')
     parser.add_argument('--driver-memory', dest='driver_memory', default=os.environ.get('STEDI_SPARK_DRIVER_MEMORY'),
                         help='driver memory when this process starts Spark (default 2g)')
+    parser.add_argument('--lease-seconds', '--lease_seconds', dest='lease_seconds', type=float, default=DEFAULT_LEASE_SECONDS,
+                        help='an s3:// lakehouse\'s lease: a crashed run\'s lakehouse is free again after this')
     parser.add_argument('--json', action='store_true', help='print each job report as one JSON line on stdout')
     args, _glue_args = parser.parse_known_args(argv)
     if args.keep_versions < 0:
@@ -62,6 +65,31 @@ def parse_args(argv, jobs):
     if os.path.abspath(args.landing) == os.path.abspath(args.lakehouse):
         raise SparkJobError('PIPE_ERR_BAD_OPTION', '--landing and --lakehouse must be different folders')
     return args
+
+
+# hadoop-aws and the AWS SDK it was built against (Maven Central, through Ivy at the first S3 run)
+S3A_PACKAGES = 'org.apache.hadoop:hadoop-aws:3.3.4,com.amazonaws:aws-java-sdk-bundle:1.12.262'
+
+
+def s3a_settings():
+    """Spark settings for s3:// through S3A outside Glue (Glue has its own): the AWS environment decides."""
+    url = endpoint()
+    settings = {
+        'spark.jars.packages': S3A_PACKAGES,
+        # s3:// as users and Glue write it, served by S3A here
+        'spark.hadoop.fs.s3.impl': 'org.apache.hadoop.fs.s3a.S3AFileSystem',
+        'spark.hadoop.fs.s3a.endpoint.region': os.environ.get('AWS_REGION') or os.environ.get('AWS_DEFAULT_REGION') or 'us-east-1',
+        # without it the first write retried DeleteObjects of directory markers for 15 minutes (versitygw)
+        'spark.hadoop.fs.s3a.directory.marker.retention': 'keep',
+        'spark.hadoop.mapreduce.fileoutputcommitter.algorithm.version': '2',
+    }
+    if url:
+        settings.update({
+            'spark.hadoop.fs.s3a.endpoint': url,
+            'spark.hadoop.fs.s3a.path.style.access': 'true',
+            'spark.hadoop.fs.s3a.connection.ssl.enabled': 'true' if url.startswith('https://') else 'false',
+        })
+    return settings
 
 
 def _glue():
@@ -98,6 +126,9 @@ def create_session(args):
                    .config('spark.driver.host', '127.0.0.1')
                    .config('spark.driver.bindAddress', '127.0.0.1')
                    .config('spark.ui.enabled', 'false'))
+        if is_s3(args.landing) or is_s3(args.lakehouse):
+            for key, value in s3a_settings().items():
+                builder = builder.config(key, value)
     spark = (builder
              .config('spark.ui.showConsoleProgress', 'false')
              .config('spark.sql.session.timeZone', 'UTC')

@@ -14,6 +14,7 @@ from .contracts import (ACCOUNTING_QUERIES, CROSS_CUSTOMER_QUERY, DATASETS, JOBS
                         landing_table_of, lineage_columns, quarantine_table_of, table_columns)
 from .errors import SparkJobError
 from .landing_rules import read_landing_file, sha256_hex
+from .s3 import is_s3, list_landing
 from .state import StateStore
 from .storage import new_table_file, open_files, prepare_table_dirs, reconcile
 
@@ -62,8 +63,12 @@ def _union_columns(dataset):
     return meta + [(name, _KIND_TYPES[kind]) for name, kind, _, _ in DATASETS[dataset]['fields']]
 
 
-def _ingest_batches(dataset, landing_dir, known):
-    """The mapInArrow function: landing files (path, content, length, mtime) in, classified lines out."""
+def _ingest_batches(dataset, landing_dir, known, identity_of):
+    """The mapInArrow function: landing files (path, content, length, mtime) in, classified lines out.
+
+    identity_of: rel path -> content identity where the listing gave one (S3: key, size, ETag);
+    other files are identified by their SHA-256.
+    """
     fields = [name for name, _, _, _ in DATASETS[dataset]['fields']]
 
     def run(batches):
@@ -74,7 +79,7 @@ def _ingest_batches(dataset, landing_dir, known):
             data = batch.to_pydict()
             for path, content, size, mtime in zip(data['path'], data['content'], data['length'], data['mtime_ms']):
                 rel = f'{landing_dir}/{path.rsplit("/", 1)[-1]}'
-                sha = sha256_hex(content)
+                sha = identity_of.get(rel) or sha256_hex(content)
                 seen = (rel, sha) in known
                 rec_lines, rec_values, q_lines, q_reasons, q_raws = [], [], [], [], []
                 if not seen:
@@ -111,9 +116,13 @@ def _ingest_batches(dataset, landing_dir, known):
 
 
 def _list_landing(spark, landing, dataset):
-    """Landing files of one dataset: [(uri, rel path, size, mtime ms)], sorted by rel path."""
+    """Landing files of one dataset: [(uri, rel path, size, mtime ms, identity or None)], sorted by rel path."""
     from pyspark.sql.utils import AnalysisException
     landing_dir = DATASETS[dataset]['landing_dir']
+    if is_s3(landing):
+        # the listing has each object's identity (key, size, ETag): no read to find what is new
+        bucket = landing.split('://', 1)[1].split('/', 1)[0]
+        return [(f's3://{bucket}/{key}', rel, size, mtime, identity) for key, rel, size, mtime, identity in list_landing(landing, landing_dir)]
     directory = f'{landing.rstrip("/")}/{landing_dir}'
     try:
         rows = (spark.read.format('binaryFile').option('pathGlobFilter', '*.json').load(directory)
@@ -122,7 +131,7 @@ def _list_landing(spark, landing, dataset):
         if 'PATH_NOT_FOUND' in str(err) or 'Path does not exist' in str(err):
             return None
         raise
-    files = [(r.path, f'{landing_dir}/{r.path.rsplit("/", 1)[-1]}', r.length, r.mtime_ms) for r in rows]
+    files = [(r.path, f'{landing_dir}/{r.path.rsplit("/", 1)[-1]}', r.length, r.mtime_ms, None) for r in rows]
     return sorted(files, key=lambda f: f[1])
 
 
@@ -137,7 +146,8 @@ def ingest(spark, ctx, dataset, run_id, current, versions):
         listed = []
         ctx.log(f'{dataset}: no {DATASETS[dataset]["landing_dir"]} under {ctx.landing}')
     known_paths, identities = ({}, set()) if ctx.full_refresh else ctx.state.known_files(dataset)
-    changed = [f for f in listed if known_paths.get(f[1]) != (f[2], f[3])]
+    # an S3 object is new when its identity is; a local file, when its size or mtime changed (then hashed)
+    changed = [f for f in listed if ((f[1], f[4]) not in identities if f[4] is not None else known_paths.get(f[1]) != (f[2], f[3]))]
     ctx.log(f'{dataset}: {len(listed)} landing files, {len(changed)} new or changed')
     registry = []
     records = quarantined = new_files = 0
@@ -153,7 +163,7 @@ def ingest(spark, ctx, dataset, run_id, current, versions):
         spark.conf.set('spark.sql.files.openCostInBytes', str(min(split, 1 << 16)))
         source = (spark.read.format('binaryFile').load([f[0] for f in changed])
                   .selectExpr('path', 'content', 'length', 'CAST(unix_millis(modificationTime) AS DOUBLE) AS mtime_ms'))
-        union = source.mapInArrow(_ingest_batches(dataset, DATASETS[dataset]['landing_dir'], identities),
+        union = source.mapInArrow(_ingest_batches(dataset, DATASETS[dataset]['landing_dir'], identities, {f[1]: f[4] for f in changed if f[4] is not None}),
                                   spark_ddl(_union_columns(dataset))).persist(StorageLevel.MEMORY_AND_DISK)
         try:
             for r in union.filter("__kind = 'F'").select('__file', '__sha256', '__size', '__mtime_ms', '__records', '__quarantined', '__reason').collect():
@@ -205,7 +215,7 @@ class JobContext:
         self.wait_seconds = args.wait_seconds
         self.sql_dir = args.sql_dir
         self.log = log
-        self.files = open_files(spark, args.lakehouse)
+        self.files = open_files(spark, args.lakehouse, args.lease_seconds)
         self.lakehouse = self.files.uri()
         # set once the job holds the lock (see run_job)
         self.scratch = None
@@ -310,15 +320,17 @@ def run_job(spark, name, args, log):
     files = ctx.files
     # a remote lakehouse's state is worked on in a local copy and put back at the commit
     state_dir = tempfile.mkdtemp(prefix='stedi-state-') if files.remote else files.uri()
-    if files.remote:
-        files.fetch_state(state_dir)
-    ctx.state = state = StateStore(state_dir, read_sql_file(spark, ctx.sql_dir, 'state_schema'))
     run_id = 0
+    state = None
     try:
+        if files.remote:
+            files.fetch_state(state_dir, ctx.wait_seconds)
+        ctx.state = state = StateStore(state_dir, read_sql_file(spark, ctx.sql_dir, 'state_schema'))
         run_id = state.begin_run(options, ctx.wait_seconds)
         log(f'{name}: run {run_id}')
         current = state.current_versions()
         # repairs whatever a killed run left: unpublished versions, orphan files, scratch
+        files.confirm_lock()
         reconcile(files, current, state.retained_files(ctx.keep_versions))
         files.remove_tree(SCRATCH_ROOT)
         prepare_table_dirs(files)
@@ -388,12 +400,14 @@ def run_job(spark, name, args, log):
         log(f'{name}: timings {ctx.timings}')
         return report
     except Exception as err:
-        if state.in_run:
+        if state is not None and state.in_run:
             files.remove_tree(SCRATCH_ROOT)
         if run_id > 0:
             state.abort_run(run_id, options, str(err))
         raise
     finally:
-        state.close()
+        if state is not None:
+            state.close()
+        files.release()
         if files.remote:
             shutil.rmtree(state_dir, ignore_errors=True)

@@ -6,15 +6,17 @@ each run, `part-r<run>.parquet` for append-only tables. `reconcile` makes the vi
 the state and removes files no retained version names.
 
 Two kinds of lakehouse: a local folder (LocalFiles: hard links, fsync, the state used in place,
-SQLite's lock is the lock), or any Hadoop file system URI such as s3:// on Glue (HadoopFiles:
-visible files are copies, each written whole; the state is fetched, changed, and put back only if
-nobody else put it meanwhile).
+SQLite's lock is the lock), or any Hadoop file system URI such as s3:// (HadoopFiles: visible files
+are copies, each written whole; the state is fetched, changed, and put back only if nobody else put
+it meanwhile). In S3 the lock is a lease and the put a conditional write, through boto3 (s3.py),
+the protocol the embedded pipeline follows, so that either engine can take over the other's.
 """
 import os
 import shutil
 
 from .contracts import DATA_FILE, FILES_DIR, STATE_DB, TABLE_NAMES, is_append_only, table_dir
 from .errors import SparkJobError
+from .s3 import DEFAULT_LEASE_SECONDS, S3State, is_s3
 
 
 def new_table_file(table, run_id, version):
@@ -82,13 +84,21 @@ class LocalFiles:
     def sync_dir(self, rel):
         _fsync(self.uri(rel))
 
+    def confirm_lock(self):
+        pass  # SQLite's lock is held by this process until it commits or dies
+
+    def release(self):
+        pass
+
 
 class HadoopFiles:
     """A lakehouse on a Hadoop file system (s3:// on Glue; file:// here, to exercise the same code)."""
     remote = True
 
-    def __init__(self, spark, root):
+    def __init__(self, spark, root, lease_seconds=DEFAULT_LEASE_SECONDS):
         self.root = root.rstrip('/')
+        # S3 has conditional writes, which the lease and the commit need (hadoop-aws has none)
+        self.s3 = S3State(self.root, lease_seconds) if is_s3(self.root) else None
         jvm = spark.sparkContext._jvm
         self._Path = jvm.org.apache.hadoop.fs.Path
         self._FileUtil = jvm.org.apache.hadoop.fs.FileUtil
@@ -148,7 +158,19 @@ class HadoopFiles:
         s = self.fs.getFileStatus(self._p(STATE_DB))
         return (s.getLen(), s.getModificationTime())
 
-    def fetch_state(self, local_dir):
+    def confirm_lock(self):
+        """Fails when this run no longer holds the lakehouse (before it deletes or commits)."""
+        if self.s3 is not None:
+            self.s3.confirm()
+
+    def release(self):
+        if self.s3 is not None:
+            self.s3.release()
+
+    def fetch_state(self, local_dir, wait_seconds=0):
+        if self.s3 is not None:
+            self.s3.fetch(local_dir, wait_seconds, lambda: any(n != '_state' for n in self.list('')))
+            return
         self._state_seen = self._state_stamp()
         if self._state_seen is None:
             if self.list(''):
@@ -159,6 +181,9 @@ class HadoopFiles:
         self.fs.copyToLocalFile(False, self._p(STATE_DB), self._Path(f'file://{os.path.join(local_dir, STATE_DB)}'), True)
 
     def put_state(self, local_dir):
+        if self.s3 is not None:
+            self.s3.put(local_dir)
+            return
         if self._state_stamp() != self._state_seen:
             raise SparkJobError('PIPE_ERR_BUSY', f'another run committed to {self.root} while this one ran; this run was not committed')
         tmp = f'{STATE_DB}.tmp'
@@ -172,9 +197,9 @@ class HadoopFiles:
         self.move(src_rel, dst_rel)
 
 
-def open_files(spark, lakehouse):
+def open_files(spark, lakehouse, lease_seconds=DEFAULT_LEASE_SECONDS):
     """A plain path is a local folder; a URI (s3://, file://, hdfs://) goes through Hadoop."""
-    return HadoopFiles(spark, lakehouse) if '://' in lakehouse else LocalFiles(lakehouse)
+    return HadoopFiles(spark, lakehouse, lease_seconds) if '://' in lakehouse else LocalFiles(lakehouse)
 
 
 def prepare_table_dirs(files):
