@@ -7,9 +7,9 @@ export interface Measurement { wallMs: number, maxRssMb: number, code: number | 
 
 const REPORTER = fileURLToPath(new URL('./report-rusage.mjs', import.meta.url))
 
-export async function measureNode (script: string, args: string[]): Promise<Measurement> {
+export async function measureNode (script: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Measurement> {
   const started = performance.now()
-  const child = spawn(process.execPath, ['--import', REPORTER, script, ...args], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['--import', REPORTER, script, ...args], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } })
   let stdout = ''
   let stderr = ''
   let usage = ''
