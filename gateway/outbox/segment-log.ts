@@ -9,7 +9,7 @@ import { deliveryKey } from './content-key.js'
 import { ENTRY_KIND, type MessageEntry, fullKey, packEntries } from './message-entry.js'
 import type { PendingKeys } from './pending-keys.js'
 import type { RejectionBudget } from './rejection-budget.js'
-import { type StateWriter, sqlLiteral } from './writer.js'
+import type { StateWriter } from './writer.js'
 
 /** A validated message and whose it is: `<kind>/<identity>` for devices, `customer/<email>` for customer records. */
 export interface AcceptRequest {
@@ -151,12 +151,14 @@ export class SegmentLog {
       segments.push({ id, dataset, records: seg.lines.length, bytes: seg.bytes, receivedMs: now, entries: seg.entries })
     }
     try {
-      await this.writer.exclusive(async () => await this.writer.script([
-        `INSERT INTO segments (id, dataset, records, bytes, lines, received_ms)
-         SELECT value->>0, value->>1, value->>2, value->>3, value->>4, ${now} FROM json_each(${sqlLiteral(JSON.stringify(rows))})`,
-        `INSERT INTO segment_messages (segment, dataset, received_ms, messages)
-         SELECT value->>0, value->>1, ${now}, value->>2 FROM json_each(${sqlLiteral(JSON.stringify(messageRows))})`
-      ]))
+      // bound parameters: the lines (megabytes with big batches) are copied once, not escaped into
+      // SQL or JSON text and parsed back; a group has a row or two per table, so four calls it is
+      await this.writer.transaction(async (db) => {
+        await db.run(`INSERT INTO segments (id, dataset, records, bytes, lines, received_ms) VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
+          rows.flatMap((r) => [...r, now]))
+        await db.run(`INSERT INTO segment_messages (segment, dataset, received_ms, messages) VALUES ${messageRows.map(() => '(?, ?, ?, ?)').join(', ')}`,
+          messageRows.flatMap(([id, dataset, messages]) => [id, dataset, now, messages]))
+      })
     } catch (err) {
       // ids are handed out in memory: a failed commit must not leave a gap the indexer would wait on
       this.nextSegment = Math.min(...segments.map((s) => s.id))
