@@ -3,12 +3,12 @@
 // no environment and handles no signals: the process owner (cli/commands/gateway.ts) does.
 import net from 'node:net'
 import type { Duplex } from 'node:stream'
-import { Aedes } from 'aedes'
+import { Aedes, type Client } from 'aedes'
 import type { FastifyInstance } from 'fastify'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import { DATASET_NAMES } from '../contracts/datasets.js'
 import type { Logger } from '../common/logger.js'
-import { createAuthenticate, createPreConnect } from './broker/authenticate.js'
+import { authenticatedClients, createAuthenticate, createConnectionsPerIdentity, createPreConnect, devices } from './broker/authenticate.js'
 import { createAuthorizeForward, createAuthorizePublish, createAuthorizeSubscribe } from './broker/authorize.js'
 import { guardPackets } from './broker/packet-guard.js'
 import type { GatewayConfig } from './config.js'
@@ -76,28 +76,51 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
   const budget = createStateBudget({ outbox, maxBytes: config.maxStateBytes, retentionMs: config.ledgerRetentionMs, logger })
   const ingest = createIngest({ config, outbox, batcher, metrics, stateFull: budget.full })
 
+  const perIdentity = createConnectionsPerIdentity(config.maxConnectionsPerDevice)
   const broker = await Aedes.createBroker({
     connectTimeout: config.connectTimeoutMs,
+    // unreleased QoS 2 messages are kept in memory, payload and all: a few per connection at most
+    maxInflightInbound: 16,
     preConnect: createPreConnect(metrics),
-    authenticate: createAuthenticate(config.secrets, config.allowAnonymous),
+    authenticate: createAuthenticate(config.secrets, config.allowAnonymous, perIdentity, () => { metrics.connectionsClosed.inc({ transport: 'mqtt', reason: 'too_many_connections' }) }),
     authorizePublish: createAuthorizePublish({ ingest, metrics, logger, allowAnonymous: config.allowAnonymous, maxAckDelayMs: config.maxAckDelayMs }),
     authorizeSubscribe: createAuthorizeSubscribe({ metrics, allowAnonymous: config.allowAnonymous }),
     authorizeForward: createAuthorizeForward(config.allowAnonymous)
   })
   broker.on('clientError', (client, err) => { logger.debug({ client: client.id, err: err.message }, 'client error') })
-  // every connection goes through the packet guard; all are tracked so that close can cut them
+  // every connection goes through the packet guard; all are tracked so that close can cut them,
+  // and those not yet authenticated are bounded, so that silent sockets cannot crowd devices out
   const connections = new Set<Duplex>()
-  const handle = (conn: Duplex, transport: 'mqtt' | 'ws', req?: unknown): void => {
+  let pending = 0
+  // HTTP sockets that have not yet sent a request's headers count as pending too
+  let httpPending = 0
+  const handle = (conn: Duplex, transport: 'mqtt' | 'ws', onAuthenticated?: () => void, req?: unknown): void => {
+    if (pending + httpPending >= config.maxPendingConnections) {
+      metrics.connectionsClosed.inc({ transport, reason: 'too_many_pending' })
+      conn.destroy()
+      return
+    }
+    pending++
+    let counted = true
+    const settle = (): void => { if (counted) { counted = false; pending-- } }
     connections.add(conn)
-    conn.once('close', () => connections.delete(conn))
-    let client: { connected?: boolean } | undefined
+    let client: Client | undefined
+    conn.once('close', () => {
+      connections.delete(conn)
+      settle()
+      const device = client === undefined ? undefined : devices.get(client)
+      if (device !== undefined) perIdentity.release(device)
+    })
     const guarded = guardPackets(conn, { preAuthBytes: config.maxPreAuthPacketBytes, packetBytes: config.maxPacketBytes },
-      () => client?.connected === true,
-      { onViolation: (declared, limit, authenticated) => {
-        metrics.connectionsClosed.inc({ transport, reason: authenticated ? 'packet_too_large' : 'preauth_packet_too_large' })
-        logger.debug({ declared, limit, authenticated }, 'MQTT packet over its limit: connection closed')
-      } })
-    client = broker.handle(guarded, req as never) as unknown as { connected?: boolean }
+      () => client !== undefined && authenticatedClients.has(client),
+      {
+        onViolation: (declared, limit, authenticated) => {
+          metrics.connectionsClosed.inc({ transport, reason: authenticated ? 'packet_too_large' : 'preauth_packet_too_large' })
+          logger.debug({ declared, limit, authenticated }, 'MQTT packet over its limit: connection closed')
+        },
+        onAuthenticated: () => { settle(); onAuthenticated?.() }
+      })
+    client = broker.handle(guarded, req as never)
   }
   // acknowledgements are small and latency is what devices wait on: no Nagle delay
   const mqttServer = net.createServer({ noDelay: true }, (socket) => { handle(socket, 'mqtt') })
@@ -146,11 +169,31 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
       { name: 'state', check: async () => budget.problem() }
     ]
   })
-  const wss = new WebSocketServer({ server: http.server, path: '/mqtt', maxPayload: config.maxPacketBytes })
+  // a WebSocket frame is buffered whole before the guard sees it: frames are held to the CONNECT's
+  // limit until the client is authenticated, then to the packet limit (ws keeps the limit per
+  // connection in its receiver; test/gateway/packet-limits.test.ts holds this to the ws version)
+  const wss = new WebSocketServer({ server: http.server, path: '/mqtt', maxPayload: config.maxPreAuthPacketBytes })
   // the HTTP server's own errors (a port taken) reach start() through listen; ws re-emits them here
   wss.on('error', () => {})
-  wss.on('connection', (ws, req) => { handle(createWebSocketStream(ws), 'ws', req) })
+  wss.on('connection', (ws, req) => {
+    const raise = (): void => { (ws as unknown as { _receiver: { _maxPayload: number } })._receiver._maxPayload = config.maxPacketBytes }
+    handle(createWebSocketStream(ws), 'ws', raise, req)
+  })
+  http.server.on('connection', (socket: net.Socket) => { trackHttpPending(socket) })
 
+  function trackHttpPending (socket: net.Socket): void {
+    if (pending + httpPending >= config.maxPendingConnections) {
+      metrics.connectionsClosed.inc({ transport: 'http', reason: 'too_many_pending' })
+      socket.destroy()
+      return
+    }
+    httpPending++
+    let counted = true
+    const settle = (): void => { if (counted) { counted = false; httpPending-- } }
+    socket.once('close', settle)
+    // the first request's headers arrived: an ordinary client from now on (its timeouts still apply)
+    socket.once('data', () => { setImmediate(settle) })
+  }
   let closing: Promise<void> | undefined
   const close = async (): Promise<void> => {
     closing ??= (async () => {

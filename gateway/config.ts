@@ -75,6 +75,10 @@ export interface GatewayConfig {
   readonly keepAliveTimeoutMs: number
   /** open connections per listener (MQTT, HTTP) at most; more are refused at once */
   readonly maxConnections: number
+  /** connections not yet authenticated (MQTT, WebSocket) or without a request yet (HTTP), at once, at most */
+  readonly maxPendingConnections: number
+  /** MQTT connections one device may hold at once */
+  readonly maxConnectionsPerDevice: number
   /** on close, requests and commits in flight get this long before connections are cut (ms) */
   readonly shutdownGraceMs: number
   /** the state folder's database may use this many bytes: above it, landed data goes early (its retention shortens) and, if that is not enough, new readings are refused */
@@ -112,6 +116,8 @@ export const GATEWAY_DEFAULTS = Object.freeze({
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 10_000,
   maxConnections: 10_000,
+  maxPendingConnections: 1_000,
+  maxConnectionsPerDevice: 8,
   shutdownGraceMs: 5_000,
   maxStateBytes: 8 * 1024 ** 3,
   rejectionRecords: { perSecond: 5, burst: 1_000 }
@@ -145,7 +151,7 @@ export function createGatewayConfig (input: GatewayConfigInput): GatewayConfig {
   positive('rateLimit.readingsPerSecond', config.rateLimit.readingsPerSecond)
   positive('rateLimit.burst', config.rateLimit.burst)
   positive('maxPayloadBytes', config.maxPayloadBytes)
-  for (const k of ['maxAckDelayMs', 'maxPreAuthPacketBytes', 'maxPacketBytes', 'connectTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'maxConnections', 'shutdownGraceMs', 'maxStateBytes'] as const) positive(k, config[k])
+  for (const k of ['maxAckDelayMs', 'maxPreAuthPacketBytes', 'maxPacketBytes', 'connectTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'maxConnections', 'maxPendingConnections', 'maxConnectionsPerDevice', 'shutdownGraceMs', 'maxStateBytes'] as const) positive(k, config[k])
   positive('rejectionRecords.perSecond', config.rejectionRecords.perSecond)
   positive('rejectionRecords.burst', config.rejectionRecords.burst)
   // a payload the validator would refuse as oversized must still fit a packet, so that it is acknowledged and recorded

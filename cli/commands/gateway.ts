@@ -57,6 +57,8 @@ accepted during a rotation); \`stedi devices token\` prints one.
   --connect-timeout DURATION  MQTT CONNECT and HTTP headers must arrive within (default ${GATEWAY_DEFAULTS.connectTimeoutMs}ms)
   --request-timeout DURATION  a whole HTTP request must arrive within (default ${GATEWAY_DEFAULTS.requestTimeoutMs}ms)
   --max-connections N       open connections per listener (default ${GATEWAY_DEFAULTS.maxConnections})
+  --max-pending-connections N  connections not yet authenticated (or without an HTTP request yet), at once (default ${GATEWAY_DEFAULTS.maxPendingConnections})
+  --max-connections-per-device N  MQTT connections one device may hold (default ${GATEWAY_DEFAULTS.maxConnectionsPerDevice})
   --shutdown-grace DURATION on SIGTERM, what is in flight gets this long before connections are cut (default ${GATEWAY_DEFAULTS.shutdownGraceMs}ms)
   --max-state-bytes N       the state folder's budget (default ${GATEWAY_DEFAULTS.maxStateBytes}): above it landed data goes early
   --rejection-records N     refusals itemized in the ledger per device per second (default ${GATEWAY_DEFAULTS.rejectionRecords.perSecond},
@@ -76,7 +78,8 @@ Exit codes: 0 stopped cleanly, 1 failed (a port taken, a bad option), 3 another 
       'max-ack-delay': { type: 'string' }, 'max-payload-bytes': { type: 'string' }, 'max-packet-bytes': { type: 'string' },
       'connect-timeout': { type: 'string' }, 'request-timeout': { type: 'string' }, 'max-connections': { type: 'string' },
       'shutdown-grace': { type: 'string' }, 'max-state-bytes': { type: 'string' }, peer: { type: 'string', multiple: true },
-      'max-preauth-packet-bytes': { type: 'string' }, 'rejection-records': { type: 'string' }
+      'max-preauth-packet-bytes': { type: 'string' }, 'rejection-records': { type: 'string' },
+      'max-pending-connections': { type: 'string' }, 'max-connections-per-device': { type: 'string' }
     })
     if (values.help === true) { console.log(gateway.usage); return 0 }
     let landing: StorageLocation
@@ -127,6 +130,8 @@ Exit codes: 0 stopped cleanly, 1 failed (a port taken, a bad option), 3 another 
       shutdownGraceMs: duration('--shutdown-grace', values['shutdown-grace']),
       maxStateBytes: wholeNumber('--max-state-bytes', values['max-state-bytes']),
       maxPreAuthPacketBytes: wholeNumber('--max-preauth-packet-bytes', values['max-preauth-packet-bytes']),
+      maxPendingConnections: wholeNumber('--max-pending-connections', values['max-pending-connections']),
+      maxConnectionsPerDevice: wholeNumber('--max-connections-per-device', values['max-connections-per-device']),
       rejectionRecords: rejectionRecords === undefined ? undefined : { perSecond: rejectionRecords, burst: rejectionRecords * 200 },
       peers: values.peer
     }

@@ -71,10 +71,17 @@ export function createAuthorizeForward (allowAnonymous: boolean): AuthorizeForwa
   }
 }
 
+/** A subscription's filter, and a client's subscriptions, are bounded: each is kept in memory. */
+export const SUBSCRIPTION_LIMITS = Object.freeze({ filterBytes: 512, perClient: 16 })
+
 export function createAuthorizeSubscribe (deps: { metrics: GatewayMetrics, allowAnonymous: boolean }) {
   return (client: Client, sub: Subscription, callback: (err: Error | null, sub?: Subscription | null) => void): void => {
     const device = devices.get(client)
-    if (device === undefined ? deps.allowAnonymous : device.kind !== 'service' && isWithin(sub.topic, deviceTopicFilter(device.kind, device.identity))) {
+    // aedes keeps a client's subscriptions on it (not in its typings)
+    const held = (client as unknown as { subscriptions: Record<string, unknown> }).subscriptions
+    const bounded = Buffer.byteLength(sub.topic) <= SUBSCRIPTION_LIMITS.filterBytes &&
+      (sub.topic in held || Object.keys(held).length < SUBSCRIPTION_LIMITS.perClient)
+    if (bounded && (device === undefined ? deps.allowAnonymous : device.kind !== 'service' && isWithin(sub.topic, deviceTopicFilter(device.kind, device.identity)))) {
       callback(null, sub)
       return
     }

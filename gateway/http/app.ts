@@ -9,6 +9,7 @@ import type { Logger } from '../../common/logger.js'
 import { type DeviceIdentity, verifyCredential } from '../credentials.js'
 import type { Ingest } from '../ingest/service.js'
 import { deviceKey, estimateReadings } from '../ingest/service.js'
+import { createRateLimiter } from '../ingest/rate-limit.js'
 import { datasetOfKind } from '../ingest/validate.js'
 import type { Outbox } from '../outbox/outbox.js'
 import type { GatewayMetrics } from '../metrics.js'
@@ -34,6 +35,10 @@ export interface HttpDeps {
 
 const noValidation = (): (() => boolean) => () => true
 
+/** ledger look-ups per device: sustained per second, and the burst */
+const LOOKUPS_PER_SECOND = 10
+const LOOKUP_BURST = 100
+
 export async function buildHttp (deps: HttpDeps): Promise<FastifyInstance> {
   // per-request logs would be one line per reading: only warnings and errors
   const app = Fastify({
@@ -52,6 +57,17 @@ export async function buildHttp (deps: HttpDeps): Promise<FastifyInstance> {
     forceCloseConnections: false
   })
   app.server.maxConnections = deps.maxConnections
+  // `Expect: 100-continue` asks leave to send the body: given only to a request with a credential
+  app.server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const header = req.headers.authorization
+    const valid = deps.allowAnonymous || (header?.startsWith('Bearer ') === true && verifyCredential(deps.secrets, header.slice('Bearer '.length).trim()) !== undefined)
+    if (!valid) {
+      res.writeHead(401, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify({ error: 'a credential is required (Authorization: Bearer ...)' }))
+      return
+    }
+    res.writeContinue()
+    app.server.emit('request', req, res)
+  })
   // a request that needs a credential and has none is answered before its body is read, and its
   // connection closed: an unauthenticated client cannot make the gateway hold a slow body
   app.addHook('onRequest', async (req, reply) => {
@@ -148,6 +164,7 @@ export async function buildHttp (deps: HttpDeps): Promise<FastifyInstance> {
     })
   }
 
+  const lookups = createRateLimiter(LOOKUPS_PER_SECOND, LOOKUP_BURST)
   app.get('/v1/records', {
     schema: {
       description: 'what became of a reading: landed (in which file), accepted and waiting, deduplicated, or rejected and why',
@@ -162,9 +179,17 @@ export async function buildHttp (deps: HttpDeps): Promise<FastifyInstance> {
     const { kind, device, seq, timestamp, local } = req.query
     const caller = authorize(req, deps)
     if (!deps.allowAnonymous && (caller === undefined || caller.kind !== kind || caller.identity !== device)) {
+      void reply.header('connection', 'close')
       return await reply.code(401).send({ error: 'the credential of that device is required' })
     }
     if ((seq === undefined) === (timestamp === undefined)) return await reply.code(400).send({ error: 'give exactly one of seq or timestamp' })
+    if (!Number.isSafeInteger(seq ?? timestamp)) return await reply.code(400).send({ error: 'seq and timestamp are whole numbers' })
+    // a look-up costs the gateway more than a reading: each device has a small budget of them
+    const wait = lookups.reserve(deviceKey(kind, device), 1)
+    if (wait > 0) {
+      void reply.header('retry-after', Math.ceil(wait / 1000))
+      return await reply.code(429).send({ error: 'rate_limited', retryAfterMs: wait })
+    }
     const own = await deps.outbox.lookup(datasetOfKind(kind), deviceKey(kind, device), seq !== undefined ? { seq } : { timestamp: timestamp! }) as LedgerAnswer
     if (local === true || deps.peers.length === 0) return own
     const query = new URLSearchParams({ kind, device, ...(seq !== undefined ? { seq: String(seq) } : { timestamp: String(timestamp) }) })

@@ -112,9 +112,11 @@ export class FlushLog {
       // unique: a dataset's first segment id is claimed once; the gateway id keeps gateways apart
       const name = `${dataset}-${createdMs}-${this.gatewayId}-${String(after + 1).padStart(10, '0')}`
       const own = Object.fromEntries([...skips].filter(([id]) => id <= last))
+      // the split into part files is fixed at the claim too: a flush finished after a restart with
+      // other --max-batch-* settings must write the very files it began with
       const { lastID } = await db.run(
-        'INSERT INTO flushes (dataset, name, first_id, last_id, records, bytes, created_ms, offsets, skips) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        [dataset, name, after + 1, last, records, bytes, createdMs, JSON.stringify(offsets), JSON.stringify(own)])
+        'INSERT INTO flushes (dataset, name, first_id, last_id, records, bytes, created_ms, offsets, skips, split) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        [dataset, name, after + 1, last, records, bytes, createdMs, JSON.stringify(offsets), JSON.stringify(own), JSON.stringify(this.split)])
       this.claimed.set(dataset, last)
       return { id: lastID, dataset, name, firstId: after + 1, lastId: last, records, bytes, createdMs }
     })
@@ -124,11 +126,12 @@ export class FlushLog {
   async files (flush: Flush): Promise<FlushFile[]> {
     const rows = await this.reader.all<{ id: number, lines: string }>(
       'SELECT id, lines FROM segments WHERE dataset = ? AND id BETWEEN ? AND ? ORDER BY id', [flush.dataset, flush.firstId, flush.lastId])
-    const row = await this.reader.get<{ skips: string | null }>('SELECT skips FROM flushes WHERE id = ?', [flush.id])
+    const row = await this.reader.get<{ skips: string | null, split: string | null }>('SELECT skips, split FROM flushes WHERE id = ?', [flush.id])
     const skips = flushSkips(row?.skips ?? null)
+    const split = row?.split == null ? this.split : JSON.parse(row.split) as { maxRecords: number, maxBytes: number }
     const lines: string[] = []
     for (const r of rows) for (const l of keptLines(r.lines, skips.get(r.id) ?? null)) lines.push(l)
-    return splitLines(lines, this.split.maxRecords, this.split.maxBytes).map((part, i) => ({ file: partFileName(flush, i), lines: part }))
+    return splitLines(lines, split.maxRecords, split.maxBytes).map((part, i) => ({ file: partFileName(flush, i), lines: part }))
   }
 
   /** The flush's files are published: remember where each part starts, for the ledger. */

@@ -13,8 +13,11 @@ export const LOOKUP_LIMITS = Object.freeze({
   deliveries: 100,
   readings: 1000,
   rejections: 100,
-  /** a timestamp lookup reads at most this many of the device's deliveries that start at or before it */
-  timeScan: 1000
+  /** a timestamp lookup reads at most this many of the device's deliveries (and groups) around it */
+  timeScan: 200,
+  /** lines of deliveries read at most for one answer: a device whose batches each span years cannot
+   *  make an empty answer cost more than this */
+  lines: 5000
 })
 
 interface DeliveryRow { id: number, device: string, seq: number | null, hash: string, segment: number | null, first_line: number | null, records: number, byte_start: number | null, byte_len: number | null, received_ms: number, count: number, conflict: number }
@@ -58,12 +61,18 @@ export async function lookup (deps: LookupDeps, device: string, by: LookupKey): 
 
   const readings: unknown[] = []
   const flushCache = new Map<number, FlushRow | undefined>()
+  // a time's digits must appear in a line for the line to hold it: most lines are passed over unparsed
+  const digits = 'timestamp' in by ? String(by.timestamp) : ''
+  let linesRead = 0
   for (const d of deliveries) {
     if (d.segment === null || readings.length >= LOOKUP_LIMITS.readings) continue
+    if (linesRead >= LOOKUP_LIMITS.lines) { truncated = true; break }
     const lines = await deliveryLines(reader, d)
+    linesRead += lines.length
     const flush = await flushOf(reader, deps.dataset, d.segment, flushCache)
     const at = flush?.done_ms != null ? await landedAt(reader, deps, flush, d) : undefined
     lines.forEach((line, k) => {
+      if (digits !== '' && !line.includes(digits)) return
       const record = JSON.parse(line) as Record<string, unknown>
       if ('timestamp' in by && record.timestamp !== by.timestamp && record.sensorReadingTime !== by.timestamp) return
       if (readings.length >= LOOKUP_LIMITS.readings) { truncated = true; return }

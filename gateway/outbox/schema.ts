@@ -62,7 +62,8 @@ CREATE INDEX IF NOT EXISTS flushes_range ON flushes (dataset, last_id);
 const ADDED_COLUMNS: Array<[table: string, column: string, ddl: string]> = [
   ['flushes', 'offsets', 'TEXT'],
   ['flushes', 'parts', 'TEXT'],
-  ['flushes', 'skips', 'TEXT']
+  ['flushes', 'skips', 'TEXT'],
+  ['flushes', 'split', 'TEXT']
 ]
 
 // Both delivery indexes grow where a device's newest entries are (its seq and its reading times

@@ -6,7 +6,7 @@ import { cli, tempDir } from '../helpers/index.js'
 
 const LIMITS = ['--max-ack-delay', '1s', '--max-payload-bytes', '4096', '--max-packet-bytes', '8192', '--max-preauth-packet-bytes', '2048',
   '--connect-timeout', '2s', '--request-timeout', '3s', '--max-connections', '50', '--shutdown-grace', '1s', '--max-state-bytes', '100000000',
-  '--rejection-records', '2', '--peer', 'http://127.0.0.1:9']
+  '--rejection-records', '2', '--peer', 'http://127.0.0.1:9', '--max-pending-connections', '10', '--max-connections-per-device', '2']
 
 t.test('every limit is an option; a wrong value is a usage error naming it', async (t) => {
   const dir = await tempDir(t)

@@ -81,3 +81,18 @@ t.test('stedi start: SIGTERM with a request that never finishes still lands and 
   t.equal(history.code, 0)
   t.match(history.stdout, /\bok\b/, 'the final promotion ran')
 })
+
+t.test('Expect: 100-continue: leave to send the body only with a credential', async (t) => {
+  const gw = await startGateway(t)
+  const port = Number(new URL(gw.httpUrl).port)
+  const ask = async (authorization?: string): Promise<string> => await new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => {
+      s.write(`POST /v1/readings/step-trainer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 60\r\nExpect: 100-continue\r\n${authorization !== undefined ? `Authorization: ${authorization}\r\n` : ''}\r\n`)
+    })
+    let data = ''
+    s.on('data', (d: Buffer) => { data += d.toString(); if (data.includes('\r\n\r\n')) { s.destroy(); resolve(data.split('\r\n')[0]) } })
+    s.on('error', () => resolve(data))
+  })
+  t.match(await ask(), /^HTTP\/1\.1 401/, 'no credential: 401, no 100 Continue')
+  t.match(await ask(`Bearer ${credential('step-trainer', 'sn-1')}`), /^HTTP\/1\.1 100/, 'a device: 100 Continue')
+})

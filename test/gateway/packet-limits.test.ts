@@ -5,7 +5,7 @@
 import net from 'node:net'
 import t from 'tap'
 import WebSocket from 'ws'
-import { connectDevice, landedLines, startGateway } from '../helpers/gateway.js'
+import { connectDevice, credential, landedLines, startGateway } from '../helpers/gateway.js'
 
 /** Opens a raw TCP connection, sends the bytes, and keeps streaming zeros until the server closes it. */
 async function streamUntilClosed (port: number, header: Buffer, maxBytes: number): Promise<{ closed: boolean, sent: number, ms: number }> {
@@ -84,4 +84,56 @@ t.test('WebSocket: a giant CONNECT streamed in small frames is cut off at its he
   await closed
   clearInterval(timer)
   t.ok(sent < 1024 * 1024, `closed after ${sent} bytes`)
+})
+
+/** MQTT 3.1.1 packets, by hand: a CONNECT and a QoS 1 PUBLISH. */
+function mqttString (s: string | Buffer): Buffer { const b = Buffer.from(s); const l = Buffer.alloc(2); l.writeUInt16BE(b.length); return Buffer.concat([l, b]) }
+function remainingLength (n: number): Buffer { const out = []; do { let byte = n % 128; n = Math.floor(n / 128); if (n > 0) byte |= 0x80; out.push(byte) } while (n > 0); return Buffer.from(out) }
+function connectPacket (username: string, password: string): Buffer {
+  const body = Buffer.concat([mqttString('MQTT'), Buffer.from([4, 0xc2, 0, 60]), mqttString(`eager-${username}`), mqttString(username), mqttString(password)])
+  return Buffer.concat([Buffer.from([0x10]), remainingLength(body.length), body])
+}
+function publishPacket (topic: string, payload: string, id: number): Buffer {
+  const body = Buffer.concat([mqttString(topic), Buffer.from([id >> 8, id & 0xff]), Buffer.from(payload)])
+  return Buffer.concat([Buffer.from([0x32]), remainingLength(body.length), body])
+}
+
+t.test('a large batch sent right behind the CONNECT, before its CONNACK (as MQTT allows), is judged by the packet limit, not the CONNECT\'s', async (t) => {
+  const gw = await startGateway(t, { batch: { maxAgeMs: 20 } })
+  const port = Number(new URL(gw.mqttUrl).port)
+  const identity = 'eager@example.com'
+  const payload = JSON.stringify({ seq: 1, readings: Array.from({ length: 250 }, (_, k) => ({ timestamp: 1655564444103 + k, x: 1, y: 0, z: -1 })) })
+  t.ok(Buffer.byteLength(payload) > 8 * 1024, 'over the pre-authentication limit')
+  const socket = net.connect(port, '127.0.0.1')
+  t.teardown(() => { socket.destroy() })
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
+  let received = Buffer.alloc(0)
+  socket.on('data', (d: Buffer) => { received = Buffer.concat([received, d]) })
+  socket.on('error', () => {})
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+  // both in one write: the PUBLISH arrives before the gateway has even answered the CONNECT
+  socket.write(Buffer.concat([connectPacket(identity, credential('accelerometer', identity)), publishPacket(`stedi/v1/accelerometer/${identity}/readings`, payload, 7)]))
+  const puback = Buffer.from([0x40, 0x02, 0x00, 0x07])
+  for (let i = 0; i < 200 && received.indexOf(puback) === -1; i++) await Promise.race([new Promise((resolve) => setTimeout(resolve, 10)), closed])
+  t.not(received.indexOf(puback), -1, 'CONNACK, then the PUBACK of the 12 KB batch')
+  t.equal(gw.gateway.metrics.connectionsClosed.get({ transport: 'mqtt', reason: 'preauth_packet_too_large' }), 0)
+  await gw.gateway.batcher.drain()
+  t.equal((await landedLines(gw.landing, 'accelerometer')).length, 250)
+})
+
+t.test('WebSocket: before authentication a frame is held to the CONNECT\'s limit; after it, to the packet limit', async (t) => {
+  const gw = await startGateway(t, { batch: { maxAgeMs: 20 } })
+  const url = `${gw.httpUrl.replace('http', 'ws')}/mqtt`
+  const raw = new WebSocket(url, 'mqtt')
+  t.teardown(() => { raw.terminate() })
+  await new Promise<void>((resolve, reject) => { raw.once('open', () => resolve()); raw.once('error', reject) })
+  raw.on('error', () => {})
+  const code = new Promise<number>((resolve) => raw.once('close', (c) => resolve(c)))
+  raw.send(Buffer.alloc(64 * 1024))
+  t.equal(await code, 1009, 'a 64 KiB frame before authentication: closed, message too big')
+  const device = await connectDevice(t, url, 'step-trainer', 'sn-ws-big')
+  const readings = Array.from({ length: 900 }, (_, k) => ({ sensorReadingTime: 1655564444103 + k, distanceFromObject: 250 }))
+  await device.publishAsync('stedi/v1/step-trainer/sn-ws-big/readings', JSON.stringify({ seq: 1, readings }), { qos: 1 })
+  await gw.gateway.batcher.drain()
+  t.equal((await landedLines(gw.landing, 'step_trainer')).length, 900, 'a 60 KB batch after authentication lands')
 })

@@ -81,3 +81,42 @@ t.test('a will on a device topic is dropped at CONNECT and never published', asy
   t.same(await landedLines(gw.landing, 'accelerometer'), [], 'the will did not become a reading')
   t.equal(gw.gateway.metrics.willsDropped.get(), 1)
 })
+
+t.test('every session is clean: nothing of a session outlives its connection', async (t) => {
+  const gw = await startGateway(t)
+  const first = await connectDevice(t, gw.mqttUrl, 'accelerometer', 's@test.com', { clientId: 'keep-me', clean: false })
+  await first.subscribeAsync('stedi/v1/accelerometer/s@test.com/cmd', { qos: 1 })
+  await first.endAsync()
+  const again = mqtt.connect(gw.mqttUrl, { username: 's@test.com', password: credential('accelerometer', 's@test.com'), clientId: 'keep-me', clean: false, reconnectPeriod: 0 })
+  t.teardown(async () => { await again.endAsync(true) })
+  const connack = await new Promise<{ sessionPresent: boolean }>((resolve) => again.once('connect', (p) => resolve(p)))
+  t.equal(connack.sessionPresent, false, 'CONNACK says no session was kept')
+})
+
+t.test('a client\'s subscriptions are bounded in number and size', async (t) => {
+  const gw = await startGateway(t)
+  const device = await connectDevice(t, gw.mqttUrl, 'accelerometer', 'subs@test.com')
+  const own = 'stedi/v1/accelerometer/subs@test.com'
+  // mqtt.js rejects a SUBACK that refuses a filter: count the ones granted
+  const tryTo = async (topic: string): Promise<boolean> => await device.subscribeAsync(topic, { qos: 1 }).then(() => true, () => false)
+  let granted = 0
+  for (let i = 0; i < 20; i++) if (await tryTo(`${own}/t${i}`)) granted++
+  t.equal(granted, 16, 'at most 16 subscriptions')
+  await device.unsubscribeAsync(`${own}/t0`)
+  t.equal(await tryTo(`${own}/${'x'.repeat(600)}`), false, 'a filter over 512 bytes is refused')
+  t.ok(device.connected, 'the session stays')
+})
+
+t.test('unreleased QoS 2 messages are bounded per connection', async (t) => {
+  const gw = await startGateway(t, { rateLimit: { readingsPerSecond: 1e6, burst: 1e7 } })
+  const device = await connectDevice(t, gw.mqttUrl, 'accelerometer', 'q2@test.com', { clean: true })
+  // hold every PUBREL back: the broker keeps each message until it comes
+  ;(device as unknown as { _sendPacket: (p: { cmd: string }, cb?: () => void) => void })._sendPacket = ((send) => function (this: unknown, packet: { cmd: string }, cb?: () => void) {
+    if (packet.cmd === 'pubrel') return
+    send.call(this, packet, cb)
+  })((device as unknown as { _sendPacket: (p: { cmd: string }, cb?: () => void) => void })._sendPacket)
+  const closed = new Promise<void>((resolve) => device.once('close', () => resolve()))
+  for (let i = 0; i < 40; i++) device.publish('stedi/v1/accelerometer/q2@test.com/readings', JSON.stringify({ timestamp: 1655564444103 + i, x: 1, y: 0, z: 0 }), { qos: 2 })
+  await closed
+  t.pass('the connection is closed once 16 wait for their PUBREL')
+})
