@@ -4,7 +4,7 @@
 // acknowledged and lands nothing twice; wrong credentials or a missing bucket is one line at start.
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3'
 import t from 'tap'
-import { startVersitygw } from '../../common/versitygw.js'
+import { freePort, startVersitygw } from '../../common/versitygw.js'
 import { createS3Sink } from '../../gateway/ingest/sinks/s3.js'
 import { SECRET, connectDevice, startGateway } from '../helpers/gateway.js'
 import { cli, tempDir } from '../helpers/index.js'
@@ -103,7 +103,7 @@ t.test('large files go up in parts, conditionally too', async (t) => {
   t.equal(landed.get('step_trainer/landing/big-p000.json')?.length, lines.length)
 })
 
-t.test('stedi gateway: a missing bucket or refused credentials is one line naming endpoint and bucket, exit 1', async (t) => {
+t.test('stedi gateway: a missing bucket, refused credentials or an unreachable endpoint is one line naming endpoint and bucket, exit 1', async (t) => {
   const s3 = await startS3(t)
   const dir = await tempDir(t)
   const args = ['gateway', '--state', dir, '--mqtt-port', '0', '--http-port', '0']
@@ -114,6 +114,11 @@ t.test('stedi gateway: a missing bucket or refused credentials is one line namin
   const refused = await cli([...args, '--landing', s3.uri('landing')], { env: { ...s3.env, AWS_SECRET_ACCESS_KEY: 'wrong-secret-0123456789', STEDI_GATEWAY_SECRET: SECRET } })
   t.equal(refused.code, 1)
   t.match(refused.stderr, /the credentials are refused/)
+  const nobody = `http://127.0.0.1:${await freePort()}`
+  const unreachable = await cli([...args, '--landing', s3.uri('landing')], { env: { ...s3.env, AWS_ENDPOINT_URL_S3: nobody, STEDI_GATEWAY_SECRET: SECRET } })
+  t.equal(unreachable.code, 1)
+  t.match(unreachable.stderr, new RegExp(`S3 bucket ${s3.bucket} at ${nobody}: it cannot be reached`))
+  t.equal(unreachable.stderr.trim().split('\n').length, 1, 'one line')
   const unknown = await cli([...args, '--landing', 'gs://bucket/landing'], { env: { STEDI_GATEWAY_SECRET: SECRET } })
   t.equal(unknown.code, 2, 'an unknown scheme is a usage error, never a local folder')
 })
