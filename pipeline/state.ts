@@ -9,6 +9,8 @@ import { type Database, isBusyError, openDatabase } from '../common/sqlite.js'
 import { writeFileAtomic } from '../common/durable-fs.js'
 import { PipelineError } from './errors.js'
 import { loadSqlScript } from './sql.js'
+import { IDENTITY_KINDS, type IdentityKind, type Tombstone } from '../contracts/privacy.js'
+import type { DatasetName } from '../contracts/datasets.js'
 
 export interface TableVersion {
   table: TableName
@@ -27,11 +29,19 @@ export interface NewLandingFile extends KnownFile {
   quarantined: number
 }
 
+/** Records a tombstone covered, per dataset: valid ones (filtered out as `erased`) and quarantined lines. */
+export type ErasedCounts = Record<DatasetName, { records: number, quarantined: number }>
+
+/** A landing file an erasure committed to rewrite: the identity its rewritten content will have. */
+export interface PendingRewrite { path: string, identity: string }
+
+export type RunStatus = 'ok' | 'unchanged' | 'erasure'
+
 export interface RunRow {
   id: number
   startedAt: string
   finishedAt: string | null
-  status: 'ok' | 'unchanged' | 'failed'
+  status: RunStatus | 'failed'
   options: Record<string, unknown>
   report: Record<string, unknown> | null
   error: string | null
@@ -138,6 +148,8 @@ export class StateStore {
     }
     await this.db.exec('PRAGMA busy_timeout = 5000')
     this.inRun = true
+    // a lakehouse made before erasure existed gains its tables here (every statement is IF NOT EXISTS)
+    await this.db.exec(loadSqlScript('state_schema'))
     const startedAt = new Date().toISOString()
     const { lastID } = await this.db.run(
       "INSERT INTO runs (started_at, status, options) VALUES (?, 'running', ?)", [startedAt, JSON.stringify(options)])
@@ -193,15 +205,87 @@ export class StateStore {
     return row === undefined ? undefined : JSON.parse(row.options) as Record<string, unknown>
   }
 
+  /** Whether erasure's tables exist (a lakehouse older than erasure, never run since, has none). */
+  private async hasErasureTables (): Promise<boolean> {
+    const row = await this.db.get("SELECT 1 AS yes FROM sqlite_master WHERE type = 'table' AND name = 'tombstones'")
+    return row !== undefined
+  }
+
+  async tombstones (): Promise<Tombstone[]> {
+    if (!await this.hasErasureTables()) return []
+    const rows = await this.db.all<{ kind: IdentityKind, hash: string, erased_at: number }>('SELECT kind, hash, erased_at FROM tombstones ORDER BY kind, hash')
+    return rows.filter((r) => IDENTITY_KINDS.includes(r.kind)).map((r) => ({ kind: r.kind, hash: r.hash, erasedAt: r.erased_at }))
+  }
+
+  async erasedCounts (): Promise<Partial<ErasedCounts>> {
+    if (!await this.hasErasureTables()) return {}
+    const rows = await this.db.all<{ dataset: DatasetName, records: number, quarantined: number }>('SELECT dataset, records, quarantined FROM erased_counts')
+    return Object.fromEntries(rows.map((r) => [r.dataset, { records: r.records, quarantined: r.quarantined }]))
+  }
+
+  async pendingRewrites (): Promise<PendingRewrite[]> {
+    if (!await this.hasErasureTables()) return []
+    return await this.db.all<PendingRewrite>('SELECT path, identity FROM pending_rewrites ORDER BY path')
+  }
+
+  async getMeta (key: string): Promise<string | undefined> {
+    return (await this.db.get<{ value: string }>('SELECT value FROM meta WHERE key = ?', [key]))?.value
+  }
+
+  /** Inside a run: the tombstones join the state at the run's commit (a later erasure of the same identity moves its time on). */
+  async addTombstones (tombstones: readonly Tombstone[], keyFingerprint: string): Promise<void> {
+    for (const t of tombstones) {
+      await this.db.run(
+        `INSERT INTO tombstones (kind, hash, erased_at) VALUES (?, ?, ?)
+         ON CONFLICT (kind, hash) DO UPDATE SET erased_at = max(erased_at, excluded.erased_at)`, [t.kind, t.hash, t.erasedAt])
+    }
+    await this.db.run("INSERT INTO meta (key, value) VALUES ('privacy_key_fingerprint', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [keyFingerprint])
+  }
+
+  /**
+   * Frees the space of deleted rows and folds the log into the database file, so that nothing an
+   * erasure deleted survives in free pages or the write-ahead log. Outside a run (VACUUM cannot run
+   * in a transaction); waits for a run holding the lock.
+   */
+  async compact (): Promise<void> {
+    await this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+    await this.db.exec('VACUUM')
+    await this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+  }
+
   /** Records what the run produced and commits: the single moment the new versions become current. */
   async commitRun (runId: number, input: {
-    status: 'ok' | 'unchanged'
+    status: RunStatus
     fullRefresh: boolean
     files: NewLandingFile[]
     versions: TableVersion[]
     report: Record<string, unknown>
+    /** existing versions whose files an erasure rewrote (same version number, new files and row count) */
+    replaced?: TableVersion[]
+    /** records a tombstone covered in this run, added to the totals (a full refresh starts them again) */
+    erased?: Partial<ErasedCounts>
+    /** landing rewrites to remember (set) or that are done (clear) */
+    pending?: { set?: PendingRewrite[], clear?: string[] }
   }): Promise<void> {
-    if (input.fullRefresh) await this.db.run('DELETE FROM landing_files')
+    if (input.fullRefresh) {
+      await this.db.run('DELETE FROM landing_files')
+      await this.db.run('DELETE FROM erased_counts')
+    }
+    for (const v of input.replaced ?? []) {
+      await this.db.run('UPDATE table_versions SET files = ?, rows = ? WHERE table_name = ? AND version = ?',
+        [JSON.stringify(v.files), v.rows, v.table, v.version])
+    }
+    for (const [dataset, n] of Object.entries(input.erased ?? {})) {
+      if (n.records === 0 && n.quarantined === 0) continue
+      await this.db.run(
+        `INSERT INTO erased_counts (dataset, records, quarantined) VALUES (?, ?, ?)
+         ON CONFLICT (dataset) DO UPDATE SET records = records + excluded.records, quarantined = quarantined + excluded.quarantined`,
+        [dataset, n.records, n.quarantined])
+    }
+    for (const p of input.pending?.set ?? []) {
+      await this.db.run('INSERT INTO pending_rewrites (path, identity) VALUES (?, ?) ON CONFLICT (path) DO UPDATE SET identity = excluded.identity', [p.path, p.identity])
+    }
+    for (const p of input.pending?.clear ?? []) await this.db.run('DELETE FROM pending_rewrites WHERE path = ?', [p])
     for (const f of input.files) {
       await this.db.run(
         `INSERT INTO landing_files (path, sha256, dataset, size, mtime_ms, run_id, records, quarantined)

@@ -30,3 +30,25 @@ CREATE TABLE IF NOT EXISTS table_versions (
   files TEXT NOT NULL,
   PRIMARY KEY (table_name, version)
 );
+-- Erasure (stedi privacy erase). A tombstone holds the keyed hash of an erased email or serial number
+-- (contracts/privacy.ts), never the value; it covers records dated at or before erased_at (epoch ms).
+-- Lakehouses made before erasure existed gain these tables at their next run (CREATE IF NOT EXISTS).
+CREATE TABLE IF NOT EXISTS tombstones (
+  kind TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  erased_at INTEGER NOT NULL,
+  PRIMARY KEY (kind, hash)
+);
+-- Records dropped because a tombstone covers them (by an erasure, or at ingestion), per dataset:
+-- valid records count as filtered out with the reason `erased` (landing = trusted + filtered).
+CREATE TABLE IF NOT EXISTS erased_counts (
+  dataset TEXT PRIMARY KEY,
+  records INTEGER NOT NULL,
+  quarantined INTEGER NOT NULL
+);
+-- Landing files an erasure committed to rewrite and has not yet replaced: the next run or erasure
+-- rewrites them again (the rewrite is a function of the content and the tombstones).
+CREATE TABLE IF NOT EXISTS pending_rewrites (
+  path TEXT PRIMARY KEY,
+  identity TEXT NOT NULL
+);
