@@ -35,6 +35,11 @@ export interface PipelineConfig {
   /** table versions kept after they stop being current, for readers that started before (count) */
   readonly keepVersions: number
   /**
+   * the privacy key (common/privacy-key.ts): needed once the lakehouse holds tombstones, to know
+   * which new landing records they cover
+   */
+  readonly privacyKey?: Uint8Array
+  /**
    * Test hook: stop after a phase and wait for a signal, so that tests can kill a run at a known
    * point (ingest: parts written; jobs: versions written; commit: committed, not yet published).
    */
@@ -60,6 +65,7 @@ export function createPipelineConfig (input: PipelineConfigInput): PipelineConfi
     threads: input.threads ?? Math.max(1, os.availableParallelism()),
     memoryLimitMb: input.memoryLimitMb ?? 600,
     keepVersions: input.keepVersions ?? 2,
+    privacyKey: input.privacyKey,
     pauseAfter: input.pauseAfter
   }
   if (!CONSENT_POLICIES.includes(config.consentPolicy)) bad(`--consent-policy must be one of ${CONSENT_POLICIES.join(', ')}, not ${String(config.consentPolicy)}`)

@@ -23,7 +23,9 @@ export const PIPELINE_ERRORS = Object.freeze({
   PIPE_ERR_S3_NO_BUCKET: 'the S3 bucket does not exist',
   PIPE_ERR_S3_REQUEST: 'an S3 request failed',
   PIPE_ERR_S3_EXTENSION: 'DuckDB\'s httpfs extension is missing or does not match DuckDB',
-  PIPE_ERR_LEASE_LOST: 'the run lost its lease on an S3 lakehouse and was not committed'
+  PIPE_ERR_LEASE_LOST: 'the run lost its lease on an S3 lakehouse and was not committed',
+  PIPE_ERR_PRIVACY_KEY: 'the privacy key is missing, or is not the one the tombstones were made with',
+  PIPE_ERR_PRIVACY_REMAINS: 'an erased customer\'s data is still stored somewhere'
 } as const)
 
 export type PipelineErrorCode = keyof typeof PIPELINE_ERRORS

@@ -27,7 +27,7 @@ export interface RunReport {
   lakehouse: string
   options: { consentPolicy: string, mlJoin: string, fullRefresh: boolean }
   newFiles: Record<DatasetName, number>
-  read: Record<DatasetName, { records: number, quarantined: number, fastFiles: number, lineFiles: number }>
+  read: Record<DatasetName, { records: number, quarantined: number, fastFiles: number, lineFiles: number, erased?: number }>
   counts: Counts
   accounting: Record<DatasetName, DatasetAccounting> | null
   warnings: { crossCustomerPairs: number | null }

@@ -24,6 +24,9 @@ import { beginS3Run } from './s3/lakehouse.js'
 import { loadSql } from './sql.js'
 import { type KnownFile, type NewLandingFile, type TableVersion, fileIdentity } from './state.js'
 import { newTableFile } from './storage.js'
+import { removeCoveredRows } from './privacy/covered-rows.js'
+import { finishPendingRewrites, tombstoneMatcher } from './privacy/erase.js'
+import type { ErasedCounts } from './state.js'
 
 export interface RunHooks {
   /** a short description of what the run is doing now (for a progress line on a terminal) */
@@ -110,6 +113,10 @@ async function promote (
   await lakehouse.reconcile(current, await state.retainedFiles(config.keepVersions))
   await lakehouse.clearScratch()
 
+  // tombstones cover new landing records too: a redelivered file must not bring an erased customer back
+  const matcher = await tombstoneMatcher(state, config.privacyKey)
+  await finishPendingRewrites(config, lakehouse, matcher, s3)
+
   const known = config.fullRefresh ? { byPath: new Map(), identities: new Set<string>() } : await state.knownFiles()
   const { fresh, touched, root: landingRoot } = await findNewLanding(config, listed, known, scratch, s3, progress)
   t = lap('scan', t)
@@ -153,6 +160,7 @@ async function promote (
     // 1. landing and quarantine: one new part each per dataset with new records
     const read = emptyRead
     const registry: NewLandingFile[] = [...touched]
+    const erased = Object.fromEntries(DATASET_NAMES.map((d) => [d, { records: 0, quarantined: 0 }])) as ErasedCounts
     for (const dataset of DATASET_NAMES) {
       const files = fresh.filter((f) => f.dataset === dataset)
       progress(`reading ${dataset} landing: ${files.length} new files`)
@@ -160,7 +168,7 @@ async function promote (
       const quarantineTable = quarantineTableOf(dataset)
       const landingPart = fileOf(landingTable)
       const quarantinePart = fileOf(quarantineTable)
-      const { result, wroteLanding, wroteQuarantine } = files.length === 0
+      let { result, wroteLanding, wroteQuarantine } = files.length === 0
         ? { result: { records: 0, quarantined: 0, perFile: new Map(), fastFiles: 0, lineFiles: 0 }, wroteLanding: false, wroteQuarantine: false }
         : await ingestDataset(engine, DATASETS[dataset], landingRoot, files, runId, {
             landingPart: uri(landingPart),
@@ -168,6 +176,25 @@ async function promote (
             stagingPart: path.join(scratch, `${dataset}-staging.parquet`),
             placeStaging: async (staging) => { await lakehouse.place(staging, landingPart) }
           })
+      if (matcher.size > 0) {
+        // records a tombstone covers are dropped here, counted as erased, and never reach a table
+        for (const [kind, table, part] of [['records', landingTable, landingPart], ['quarantined', quarantineTable, quarantinePart]] as const) {
+          if (!(kind === 'records' ? wroteLanding : wroteQuarantine)) continue
+          const local = path.join(scratch, `${dataset}-${kind}-uncovered.parquet`)
+          const cut = await removeCoveredRows(engine, matcher, table, uri(part), local)
+          if (cut === undefined) continue
+          erased[dataset][kind] += cut.dropped
+          result[kind] -= cut.dropped
+          for (const [file, n] of cut.droppedByFile) {
+            const outcome = result.perFile.get(file)
+            if (outcome !== undefined) outcome[kind] -= n
+          }
+          // a part left empty is not named by any version: reconcile removes it
+          if (cut.kept > 0) await lakehouse.place(local, part)
+          else if (kind === 'records') wroteLanding = false
+          else wroteQuarantine = false
+        }
+      }
       t = lap(`ingest:${dataset}`, t)
       read[dataset] = { records: result.records, quarantined: result.quarantined, fastFiles: result.fastFiles, lineFiles: result.lineFiles }
       for (const f of files) {
@@ -215,7 +242,9 @@ async function promote (
     // 3. accounting: every valid landing record is trusted or filtered out for a named reason
     progress('accounting')
     const rowsOf = (table: TableName): number => effective(table)?.rows ?? 0
-    const accounting = await account(engine, rowsOf)
+    const committedErased = config.fullRefresh ? {} : await state.erasedCounts()
+    const erasedTotal = (d: DatasetName): number => (committedErased[d]?.records ?? 0) + erased[d].records
+    const accounting = await account(engine, rowsOf, erasedTotal)
     const [{ pairs }] = await engine.rows<{ pairs: number }>(loadSql(CROSS_CUSTOMER_QUERY))
     t = lap('accounting', t)
     await pause(config, 'jobs')
@@ -230,7 +259,8 @@ async function promote (
       warnings: { crossCustomerPairs: Number(pairs) },
       durationMs: 0, timingsMs: timings
     }
-    await lakehouse.commit({ status: 'ok', fullRefresh: config.fullRefresh, files: registry, versions: [...versions.values()], report: report as unknown as Record<string, unknown> })
+    for (const d of DATASET_NAMES) if (erased[d].records + erased[d].quarantined > 0) read[d].erased = erased[d].records + erased[d].quarantined
+    await lakehouse.commit({ status: 'ok', fullRefresh: config.fullRefresh, files: registry, versions: [...versions.values()], report: report as unknown as Record<string, unknown>, erased })
     await pause(config, 'commit')
     await lakehouse.reconcile(await state.currentVersions(), await state.retainedFiles(config.keepVersions))
     lap('commit', t)
@@ -241,14 +271,16 @@ async function promote (
   }
 }
 
-async function account (engine: SqlEngine, rowsOf: (t: TableName) => number): Promise<Record<DatasetName, DatasetAccounting>> {
+async function account (engine: SqlEngine, rowsOf: (t: TableName) => number, erasedOf: (d: DatasetName) => number): Promise<Record<DatasetName, DatasetAccounting>> {
   const result = {} as Record<DatasetName, DatasetAccounting>
   for (const dataset of DATASET_NAMES) {
     const rows = await engine.rows<{ reason: string, records: number }>(loadSql(ACCOUNTING_QUERIES[dataset]))
     const byReason = Object.fromEntries(rows.map((r) => [r.reason, Number(r.records)]))
-    const landing = rowsOf(landingTableOf(dataset))
+    // records a tombstone covered left the landing table but were received: they count as filtered out
+    const erased = erasedOf(dataset)
+    const landing = rowsOf(landingTableOf(dataset)) + erased
     const trusted = rowsOf(`${dataset}_trusted` as TableName)
-    const filtered: Record<string, number> = {}
+    const filtered: Record<string, number> = erased > 0 ? { erased } : {}
     if (dataset === 'customer') {
       for (const [reason, n] of Object.entries(byReason)) if (reason !== 'trusted') filtered[reason] = n
     } else {

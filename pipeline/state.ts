@@ -181,6 +181,13 @@ export class StateStore {
     return { byPath, identities }
   }
 
+  /** Per landing path, what its latest read found (records and quarantined lines). */
+  async landingFileCounts (): Promise<Map<string, { records: number, quarantined: number }>> {
+    const rows = await this.db.all<{ path: string, records: number, quarantined: number }>(
+      'SELECT path, records, quarantined FROM landing_files ORDER BY run_id')
+    return new Map(rows.map((r) => [r.path, { records: r.records, quarantined: r.quarantined }]))
+  }
+
   async currentVersions (): Promise<Map<TableName, TableVersion>> {
     const rows = await this.db.all<{ table_name: TableName, version: number, run_id: number, rows: number, files: string }>(
       `SELECT v.table_name, v.version, v.run_id, v.rows, v.files FROM table_versions v
@@ -198,6 +205,26 @@ export class StateStore {
     const files = new Set<string>()
     for (const r of rows) for (const f of JSON.parse(r.files) as string[]) files.add(f)
     return files
+  }
+
+  /** Every version a reader may still use (the current one and the `keep` before it), per table. */
+  async retainedVersions (keep: number): Promise<TableVersion[]> {
+    const rows = await this.db.all<{ table_name: TableName, version: number, run_id: number, rows: number, files: string }>(
+      `SELECT table_name, version, run_id, rows, files FROM (
+         SELECT *, row_number() OVER (PARTITION BY table_name ORDER BY version DESC) AS age FROM table_versions
+       ) WHERE age <= ? ORDER BY table_name, version`, [keep + 1])
+    return rows.map(toVersion)
+  }
+
+  /** The reports of erasures, newest first (they name tombstones by hash, never an identity). */
+  async erasureReports (): Promise<Array<Record<string, unknown>>> {
+    const rows = await this.db.all<{ report: string | null }>("SELECT report FROM runs WHERE status = 'erasure' ORDER BY id DESC")
+    return rows.flatMap((r) => r.report === null ? [] : [JSON.parse(r.report) as Record<string, unknown>])
+  }
+
+  /** Inside a run: landing rewrites done (they leave the state at the run's commit). */
+  async clearPendingRewrites (paths: readonly string[]): Promise<void> {
+    for (const p of paths) await this.db.run('DELETE FROM pending_rewrites WHERE path = ?', [p])
   }
 
   async lastOptions (): Promise<Record<string, unknown> | undefined> {

@@ -11,6 +11,7 @@ import { type Command, UsageError, oneOf, parse, wholeNumber } from '../args.js'
 import { createProgress } from '../progress.js'
 import { DEFAULT_LAKEHOUSE, DEFAULT_LANDING } from '../defaults.js'
 import { S3_OPTION, S3_USAGE, storageFlags } from './s3.js'
+import { loadPrivacyKey } from '../../common/privacy-key.js'
 
 const ENGINES = ['duckdb', 'spark'] as const
 
@@ -94,7 +95,7 @@ ${COMMON_USAGE}
       if (parsed === undefined) throw new UsageError(`--wait takes a duration such as 30s or 10m (got ${values.wait})`)
       waitMs = parsed
     }
-    const config = createPipelineConfig({ ...config0, waitMs, pauseAfter: oneOf('--pause-after', values['pause-after'], PAUSE_POINTS) })
+    const config = createPipelineConfig({ ...config0, waitMs, privacyKey: await loadPrivacyKey(), pauseAfter: oneOf('--pause-after', values['pause-after'], PAUSE_POINTS) })
     const progress = createProgress()
     const report = await (engine === 'spark'
       ? runSparkPipeline(config, { master: values['spark-master'] }, progress.update)
@@ -130,7 +131,7 @@ ${COMMON_USAGE}`,
     if (values.help === true) { console.log(schedule.usage); return 0 }
     const everyMs = parseDurationMs(values.every ?? '5m')
     if (everyMs === undefined) throw new UsageError(`--every takes a duration such as 30s or 5m (got ${values.every})`)
-    const config = createPipelineConfig(configFrom(values))
+    const config = createPipelineConfig({ ...configFrom(values), privacyKey: await loadPrivacyKey() })
     const logger = createLogger().child({ component: 'scheduler', lakehouse: config.lakehouseDir })
     const controller = new AbortController()
     const stop = (): void => { logger.info('stopping after the run in progress'); controller.abort() }

@@ -13,6 +13,7 @@ import { LocationError, type StorageLocation, locationText, parseLocation } from
 import { formatAccounting, formatCountsTable, formatSummary, formatWarnings } from '../../pipeline/report.js'
 import { runPipeline } from '../../pipeline/run.js'
 import { runSchedule } from '../../pipeline/schedule.js'
+import { loadPrivacyKey } from '../../common/privacy-key.js'
 import { type Command, UsageError, parse, wholeNumber } from '../args.js'
 import { createProgress } from '../progress.js'
 import { secretsFromEnv } from './gateway.js'
@@ -79,7 +80,7 @@ SIGINT: stop accepting, land what was acknowledged, promote it once more, exit 0
       httpPort: wholeNumber('--http-port', values['http-port']),
       secrets: [await platformSecret(varDir)]
     })
-    const pipelineConfig = createPipelineConfig({ landingDir: locationText(landing), lakehouseDir: locationText(lakehouse), s3, waitMs: 60_000 })
+    const pipelineConfig = createPipelineConfig({ landingDir: locationText(landing), lakehouseDir: locationText(lakehouse), s3, waitMs: 60_000, privacyKey: await loadPrivacyKey() })
     const gw = await buildGateway(gatewayConfig, { logger })
     const { mqttPort, httpPort } = await gw.start()
     const controller = new AbortController()
