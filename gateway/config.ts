@@ -3,6 +3,7 @@
 import path from 'node:path'
 import { MAX_BATCH_READINGS } from '../contracts/readings.js'
 import type { S3ConnectionConfig } from '../common/s3-connection.js'
+import { secretProblem } from './credentials.js'
 import { GatewayError } from './errors.js'
 
 export interface BatchPolicy {
@@ -165,6 +166,6 @@ export function createGatewayConfig (input: GatewayConfigInput): GatewayConfig {
     throw new GatewayError('GW_ERR_NO_SECRET',
       'no gateway secret: set STEDI_GATEWAY_SECRET (devices\' credentials derive from it), or pass --allow-anonymous for development')
   }
-  if (config.secrets.some((s) => s.length < 16)) bad('a gateway secret must be at least 16 characters')
+  for (const s of config.secrets) { const problem = secretProblem(s); if (problem !== undefined) bad(problem) }
   return Object.freeze(config)
 }

@@ -85,7 +85,7 @@ t.test('stedi devices token issues for these identities and refuses one the gate
   for (const email of EMAILS) {
     const r = await token(email)
     t.equal(r.code, 0, `${email}: ${r.stderr}`)
-    t.same(verifyCredential([SECRET], r.stdout.trim()), { kind: 'accelerometer', identity: email })
+    t.same(verifyCredential([SECRET], r.stdout.trim()), { kind: 'accelerometer', identity: email, generation: 0 })
   }
   for (const bad of ['', 'x'.repeat(255), 'a\nb@example.com', 'tab\there@example.com', 'del\u007f@example.com']) {
     const r = await token(bad)
