@@ -84,6 +84,7 @@ export interface GatewayMetrics {
   notItemized: Counter
   connectionsClosed: Counter
   willsDropped: Counter
+  authFailures: Counter
   flushLatency: Histogram
   ackLatency: Histogram
   addGauge: (name: string, help: string, read: () => Array<[Labels, number]>) => void
@@ -111,12 +112,13 @@ export function createMetrics (): GatewayMetrics {
     seqConflicts: new Counter('stedi_seq_conflicts_total', 'messages that reused a seq with other content (they land), by dataset'),
     notItemized: new Counter('stedi_rejections_not_itemized_total', 'refusals counted but not itemized in the ledger (over the per-device cap), by dataset'),
     willsDropped: new Counter('stedi_mqtt_wills_dropped_total', 'MQTT wills removed at CONNECT (a device topic keeps no will)'),
+    authFailures: new Counter('stedi_gateway_auth_failures_total', 'logins refused (MQTT CONNECT, HTTP requests), by reason and transport'),
     connectionsClosed: new Counter('stedi_connections_closed_total', 'connections the gateway closed to protect itself, by transport and reason'),
     flushLatency: new Histogram('stedi_flush_latency_seconds', 'time from a flush claim to its publication', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]),
     ackLatency: new Histogram('stedi_ack_latency_seconds', 'time from a message\'s arrival to its acknowledgement', [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]),
     addGauge: (name: string, help: string, read: () => Array<[Labels, number]>) => { gauges.push(new Gauge(name, help, read)) },
     render: () => [
-      m.received, m.accepted, m.rejected, m.deduplicated, m.refused, m.refusals, m.seqConflicts, m.notItemized, m.batchesFlushed, m.bytesFlushed, m.recordsFlushed, m.sinkErrors, m.s3Objects, m.s3Bytes, m.s3Retries, m.s3Errors, m.aclDenied, m.connectionsClosed, m.willsDropped,
+      m.received, m.accepted, m.rejected, m.deduplicated, m.refused, m.refusals, m.seqConflicts, m.notItemized, m.batchesFlushed, m.bytesFlushed, m.recordsFlushed, m.sinkErrors, m.s3Objects, m.s3Bytes, m.s3Retries, m.s3Errors, m.aclDenied, m.connectionsClosed, m.willsDropped, m.authFailures,
       m.flushLatency, m.ackLatency, ...gauges
     ].map((x) => x.render()).join('\n') + '\n'
   }
