@@ -1,17 +1,21 @@
 // Builds the gateway from its parts: the state lock, the outbox, a sink, the batcher, the ingest
 // path, the MQTT broker (TCP, and WebSocket on the HTTP server at /mqtt) and the HTTP API. It reads
 // no environment and handles no signals: the process owner (cli/commands/gateway.ts) does.
+import fs from 'node:fs/promises'
 import net from 'node:net'
+import tls from 'node:tls'
 import type { Duplex } from 'node:stream'
 import { Aedes, type Client } from 'aedes'
 import type { FastifyInstance } from 'fastify'
 import { WebSocketServer, createWebSocketStream } from 'ws'
 import { DATASET_NAMES } from '../contracts/datasets.js'
 import type { Logger } from '../common/logger.js'
-import { authenticatedClients, createAuthenticate, createConnectionsPerIdentity, createPreConnect, devices } from './broker/authenticate.js'
+import { createAuthFailures } from './auth-failures.js'
+import { authenticatedClients, certificates, createAuthenticate, createConnectionsPerIdentity, createPreConnect, devices } from './broker/authenticate.js'
 import { createAuthorizeForward, createAuthorizePublish, createAuthorizeSubscribe } from './broker/authorize.js'
 import { guardPackets } from './broker/packet-guard.js'
-import type { GatewayConfig } from './config.js'
+import type { GatewayConfig, TlsConfig } from './config.js'
+import { type DeviceIdentity, certificateIdentity } from './credentials.js'
 import { GatewayError } from './errors.js'
 import { buildHttp } from './http/app.js'
 import { type Batcher, createBatcher } from './ingest/batcher.js'
@@ -25,11 +29,12 @@ import { type GatewayMetrics, createMetrics } from './metrics.js'
 import { Outbox } from './outbox/outbox.js'
 import { REJECTION_LIMITS } from './outbox/rejection-budget.js'
 import { acquireStateLock } from './outbox/state-lock.js'
+import { NO_REVOCATIONS, type RevocationList, watchRevocations } from './revocations.js'
 import { type StateBudget, createStateBudget } from './state-budget.js'
 
 export interface Gateway {
   /** listens on the configured ports (0 = any free port) and resolves with the ports taken; closes everything if it cannot */
-  start: () => Promise<{ mqttPort: number, httpPort: number }>
+  start: () => Promise<{ mqttPort: number, httpPort: number, mqttPlainPort?: number }>
   /** stops accepting, lands everything acknowledged, closes; idempotent */
   close: () => Promise<void>
   readonly http: FastifyInstance
@@ -43,6 +48,8 @@ export interface Gateway {
 export async function buildGateway (config: GatewayConfig, options: { logger: Logger, sink?: Sink }): Promise<Gateway> {
   const logger = options.logger.child({ component: 'gateway' })
   const metrics = createMetrics()
+  // TLS files are read before anything is opened: a bad one is one line at start
+  const tlsOptions = config.tls === undefined ? undefined : await loadTls(config.tls)
   const lock = await acquireStateLock(config.stateDir)
   let outbox: Outbox
   try {
@@ -77,24 +84,55 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
   const ingest = createIngest({ config, outbox, batcher, metrics, stateFull: budget.full })
 
   const perIdentity = createConnectionsPerIdentity(config.maxConnectionsPerDevice)
+  const failures = createAuthFailures({ logger, counter: metrics.authFailures, intervalMs: config.authFailureLogIntervalMs })
+  // a device whose credential is revoked loses its open connections too, at the list's next reload
+  let disconnectRevoked = (): void => {}
+  let revocations: RevocationList = NO_REVOCATIONS
+  if (config.revocationList !== undefined) {
+    try {
+      revocations = await watchRevocations(config.revocationList, { logger, pollMs: config.revocationPollMs, onChange: () => { disconnectRevoked() } })
+    } catch (err) {
+      await outbox.release(); await sink.close(); await lock.release()
+      throw err
+    }
+  }
   const broker = await Aedes.createBroker({
     connectTimeout: config.connectTimeoutMs,
     // unreleased QoS 2 messages are kept in memory, payload and all: a few per connection at most
     maxInflightInbound: 16,
     preConnect: createPreConnect(metrics),
-    authenticate: createAuthenticate(config.secrets, config.allowAnonymous, perIdentity, () => { metrics.connectionsClosed.inc({ transport: 'mqtt', reason: 'too_many_connections' }) }),
+    authenticate: createAuthenticate({
+      secrets: config.secrets,
+      allowAnonymous: config.allowAnonymous,
+      perIdentity,
+      onTooMany: () => { metrics.connectionsClosed.inc({ transport: 'mqtt', reason: 'too_many_connections' }) },
+      revocations,
+      failures
+    }),
     authorizePublish: createAuthorizePublish({ ingest, metrics, logger, allowAnonymous: config.allowAnonymous, maxAckDelayMs: config.maxAckDelayMs }),
     authorizeSubscribe: createAuthorizeSubscribe({ metrics, allowAnonymous: config.allowAnonymous }),
     authorizeForward: createAuthorizeForward(config.allowAnonymous)
   })
   broker.on('clientError', (client, err) => { logger.debug({ client: client.id, err: err.message }, 'client error') })
+  disconnectRevoked = () => {
+    let n = 0
+    for (const client of liveClients) {
+      const device = devices.get(client)
+      if (device === undefined || revocations.valid(device)) continue
+      metrics.connectionsClosed.inc({ transport: client.req === undefined ? 'mqtt' : 'ws', reason: 'revoked' })
+      client.close()
+      n++
+    }
+    if (n > 0) logger.info({ connections: n }, 'connections of revoked credentials closed')
+  }
   // every connection goes through the packet guard; all are tracked so that close can cut them,
   // and those not yet authenticated are bounded, so that silent sockets cannot crowd devices out
   const connections = new Set<Duplex>()
+  const liveClients = new Set<Client>()
   let pending = 0
   // HTTP sockets that have not yet sent a request's headers count as pending too
   let httpPending = 0
-  const handle = (conn: Duplex, transport: 'mqtt' | 'ws', onAuthenticated?: () => void, req?: unknown): void => {
+  const handle = (conn: Duplex, transport: 'mqtt' | 'ws', onAuthenticated?: () => void, req?: unknown, certificate?: DeviceIdentity): void => {
     if (pending + httpPending >= config.maxPendingConnections) {
       metrics.connectionsClosed.inc({ transport, reason: 'too_many_pending' })
       conn.destroy()
@@ -107,6 +145,7 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
     let client: Client | undefined
     conn.once('close', () => {
       connections.delete(conn)
+      if (client !== undefined) liveClients.delete(client)
       settle()
       const device = client === undefined ? undefined : devices.get(client)
       if (device !== undefined) perIdentity.release(device)
@@ -120,11 +159,40 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
         },
         onAuthenticated: () => { settle(); onAuthenticated?.() }
       })
+    if (certificate !== undefined) certificates.set(guarded, certificate)
     client = broker.handle(guarded, req as never)
+    liveClients.add(client)
+  }
+  // With a client CA, a client certificate is asked for but not required (devices with a password
+  // have none). Node's TLS checks the chain during the handshake and reports it after; a
+  // certificate the CA did not sign, or that names no device, is refused right there, before any
+  // byte of MQTT or HTTP is read, as Node's own rejectUnauthorized does.
+  const socketCertificates = new WeakMap<net.Socket, DeviceIdentity>()
+  const admitCertificate = (socket: tls.TLSSocket, transport: 'mqtt' | 'http'): boolean => {
+    if (config.tls?.clientCaFile === undefined) return true
+    const cert = socket.getPeerCertificate()
+    if (cert === null || Object.keys(cert).length === 0) return true
+    const device = socket.authorized ? certificateIdentity(cert.subject) : undefined
+    if (device === undefined) {
+      failures.record('certificate_not_valid', transport, typeof cert.subject?.CN === 'string' ? cert.subject.CN : undefined)
+      socket.destroy()
+      return false
+    }
+    socketCertificates.set(socket, device)
+    return true
   }
   // acknowledgements are small and latency is what devices wait on: no Nagle delay
-  const mqttServer = net.createServer({ noDelay: true }, (socket) => { handle(socket, 'mqtt') })
+  const mqttServer: net.Server = tlsOptions === undefined
+    ? net.createServer({ noDelay: true }, (socket) => { handle(socket, 'mqtt') })
+    : tls.createServer({ ...tlsOptions, noDelay: true, handshakeTimeout: config.connectTimeoutMs }, (socket) => {
+      if (admitCertificate(socket, 'mqtt')) handle(socket, 'mqtt', undefined, undefined, socketCertificates.get(socket))
+    })
   mqttServer.maxConnections = config.maxConnections
+  // the tls module reports a failed handshake here (a plaintext client, a certificate refused by OpenSSL)
+  mqttServer.on('tlsClientError', (err: Error) => { logger.debug({ err: err.message }, 'TLS handshake failed') })
+  // with TLS, plaintext MQTT only when asked for, on its own port
+  const plainServer = tlsOptions !== undefined && config.mqttPlainPort !== undefined ? net.createServer({ noDelay: true }, (socket) => { handle(socket, 'mqtt') }) : undefined
+  if (plainServer !== undefined) plainServer.maxConnections = config.maxConnections
   let listening = false
 
   metrics.addGauge('stedi_outbox_depth', 'readings accepted and not yet claimed by a flush, by dataset',
@@ -153,6 +221,10 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
     timeouts: { connectMs: config.connectTimeoutMs, requestMs: config.requestTimeoutMs, keepAliveMs: config.keepAliveTimeoutMs },
     maxConnections: config.maxConnections,
     peers: config.peers,
+    tls: tlsOptions,
+    revocations,
+    failures,
+    certificateOf: (req) => socketCertificates.get(req.socket),
     readiness: [
       { name: 'broker', check: async () => listening ? undefined : 'the MQTT listener is not up' },
       { name: 'landing', check: async () => await sink.check() },
@@ -177,9 +249,13 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
   wss.on('error', () => {})
   wss.on('connection', (ws, req) => {
     const raise = (): void => { (ws as unknown as { _receiver: { _maxPayload: number } })._receiver._maxPayload = config.maxPacketBytes }
-    handle(createWebSocketStream(ws), 'ws', raise, req)
+    handle(createWebSocketStream(ws), 'ws', raise, req, socketCertificates.get(req.socket))
   })
   http.server.on('connection', (socket: net.Socket) => { trackHttpPending(socket) })
+  if (tlsOptions !== undefined) {
+    http.server.on('secureConnection', (socket: tls.TLSSocket) => { admitCertificate(socket, 'http') })
+    http.server.on('tlsClientError', (err: Error) => { logger.debug({ err: err.message }, 'TLS handshake failed') })
+  }
 
   function trackHttpPending (socket: net.Socket): void {
     if (pending + httpPending >= config.maxPendingConnections) {
@@ -199,6 +275,7 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
     closing ??= (async () => {
       listening = false
       budget.stop()
+      revocations.stop()
       // 1. stop taking: no new connections; in-flight requests and commits get a grace period,
       //    then every connection is cut (a client that never finishes its request cannot hold us)
       const grace = setTimeout(() => {
@@ -206,6 +283,7 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
         for (const c of connections) c.destroy()
       }, config.shutdownGraceMs)
       await new Promise<void>((resolve) => { mqttServer.close(() => resolve()); setImmediate(() => { if (!mqttServer.listening) resolve() }) })
+      if (plainServer !== undefined) await new Promise<void>((resolve) => { plainServer.close(() => resolve()); setImmediate(() => { if (!plainServer.listening) resolve() }) })
       await new Promise<void>((resolve) => { broker.close(() => resolve()) })
       for (const ws of wss.clients) ws.terminate()
       wss.close()
@@ -236,6 +314,12 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
           mqttServer.once('error', reject)
           mqttServer.listen(config.mqttPort, config.host, () => { mqttServer.off('error', reject); resolve() })
         })
+        if (plainServer !== undefined) {
+          await new Promise<void>((resolve, reject) => {
+            plainServer.once('error', reject)
+            plainServer.listen(config.mqttPlainPort, config.host, () => { plainServer.off('error', reject); resolve() })
+          })
+        }
         await http.listen({ port: config.httpPort, host: config.host })
       } catch (err) {
         // a gateway that cannot listen must not keep running, listening on nothing
@@ -246,10 +330,28 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
       budget.start()
       const ports = { mqttPort: (mqttServer.address() as net.AddressInfo).port, httpPort: (http.server.address() as net.AddressInfo).port }
       await lock.describe({ mqtt: ports.mqttPort, http: ports.httpPort })
-      return ports
+      return plainServer === undefined ? ports : { ...ports, mqttPlainPort: (plainServer.address() as net.AddressInfo).port }
     },
     close
   }
+}
+
+/** The TLS files, read and checked once (a key that does not fit its certificate fails here). */
+async function loadTls (files: TlsConfig): Promise<tls.TlsOptions> {
+  const read = async (flag: string, file: string): Promise<Buffer> => await fs.readFile(file).catch((err: unknown) => {
+    throw new GatewayError('GW_ERR_TLS', `${flag} ${file}: ${(err as Error).message}`, { cause: err })
+  })
+  const options: tls.TlsOptions = {
+    cert: await read('--tls-cert', files.certFile),
+    key: await read('--tls-key', files.keyFile),
+    ...(files.clientCaFile === undefined ? {} : { ca: await read('--tls-client-ca', files.clientCaFile), requestCert: true, rejectUnauthorized: false })
+  }
+  try {
+    tls.createSecureContext(options)
+  } catch (err) {
+    throw new GatewayError('GW_ERR_TLS', `the TLS files are not a usable certificate and key (${files.certFile}, ${files.keyFile}${files.clientCaFile === undefined ? '' : `, ${files.clientCaFile}`}): ${(err as Error).message}`, { cause: err })
+  }
+  return options
 }
 
 /** The configured sink, checked once: a landing zone that cannot be written is one line at start, not a crash loop. */

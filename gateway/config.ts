@@ -88,9 +88,28 @@ export interface GatewayConfig {
   readonly peers: readonly string[]
   /** itemized rejection records per device: sustained per second, and the burst; the rest are counted */
   readonly rejectionRecords: { readonly perSecond: number, readonly burst: number }
+  /** TLS: the MQTT port speaks MQTT over TLS and the HTTP port HTTPS (wss at /mqtt); PEM files */
+  readonly tls?: TlsConfig
+  /** with TLS only: a plaintext MQTT listener on this port too (0 = any free port); absent, none */
+  readonly mqttPlainPort?: number
+  /** the revocation list (JSON lines, gateway/revocations.ts), followed without a restart; absent, none */
+  readonly revocationList?: string
+  /** the revocation list is looked at (stat) this often, besides the file-system watch (ms) */
+  readonly revocationPollMs: number
+  /** failed logins: at most one log line per reason per this long, with the count (ms) */
+  readonly authFailureLogIntervalMs: number
 }
 
-export type GatewayConfigInput = Partial<Omit<GatewayConfig, 'batch' | 'rateLimit' | 'rejectionRecords' | 'peers'>> & {
+export interface TlsConfig {
+  /** the server's certificate (chain), PEM */
+  readonly certFile: string
+  readonly keyFile: string
+  /** devices may authenticate by a client certificate this CA signed (identity: CN, kind: OU); others are refused at the handshake */
+  readonly clientCaFile?: string
+}
+
+export type GatewayConfigInput = Partial<Omit<GatewayConfig, 'batch' | 'rateLimit' | 'rejectionRecords' | 'peers' | 'tls'>> & {
+  tls?: TlsConfig
   peers?: readonly string[]
   landingDir: string
   stateDir: string
@@ -121,7 +140,9 @@ export const GATEWAY_DEFAULTS = Object.freeze({
   maxConnectionsPerDevice: 8,
   shutdownGraceMs: 5_000,
   maxStateBytes: 8 * 1024 ** 3,
-  rejectionRecords: { perSecond: 5, burst: 1_000 }
+  rejectionRecords: { perSecond: 5, burst: 1_000 },
+  revocationPollMs: 1_000,
+  authFailureLogIntervalMs: 5_000
 })
 
 export function createGatewayConfig (input: GatewayConfigInput): GatewayConfig {
@@ -139,13 +160,24 @@ export function createGatewayConfig (input: GatewayConfigInput): GatewayConfig {
     peers: Object.freeze([...(input.peers ?? [])]),
     batch: Object.freeze({ ...GATEWAY_DEFAULTS.batch, ...input.batch }),
     rateLimit: Object.freeze({ ...GATEWAY_DEFAULTS.rateLimit, ...input.rateLimit }),
-    rejectionRecords: Object.freeze({ ...GATEWAY_DEFAULTS.rejectionRecords, ...input.rejectionRecords })
+    rejectionRecords: Object.freeze({ ...GATEWAY_DEFAULTS.rejectionRecords, ...input.rejectionRecords }),
+    ...(input.tls === undefined ? {} : { tls: Object.freeze({ ...input.tls }) }),
+    ...(input.revocationList === undefined ? {} : { revocationList: path.resolve(input.revocationList) })
   }
   const bad = (message: string): never => { throw new GatewayError('GW_ERR_CONFIG', message) }
+  const nonEmpty = (f: string | undefined): boolean => typeof f === 'string' && f !== ''
+  const positive = (name: string, n: number): void => { if (!Number.isFinite(n) || n <= 0) bad(`${name} must be a positive number (got ${n})`) }
   const port = (name: string, p: number): void => { if (!Number.isInteger(p) || p < 0 || p > 65535) bad(`${name} must be a port number from 0 to 65535 (got ${p})`) }
   port('--mqtt-port', config.mqttPort)
   port('--http-port', config.httpPort)
-  const positive = (name: string, n: number): void => { if (!Number.isFinite(n) || n <= 0) bad(`${name} must be a positive number (got ${n})`) }
+  if (config.mqttPlainPort !== undefined) {
+    port('--mqtt-plain-port', config.mqttPlainPort)
+    if (config.tls === undefined) bad('--mqtt-plain-port is for a gateway with TLS: without --tls-cert, --mqtt-port is plaintext already')
+  }
+  if (config.tls !== undefined && (!nonEmpty(config.tls.certFile) || !nonEmpty(config.tls.keyFile))) bad('TLS needs both --tls-cert FILE and --tls-key FILE')
+  if (config.tls?.clientCaFile !== undefined && !nonEmpty(config.tls.clientCaFile)) bad('--tls-client-ca takes a file')
+  positive('revocationPollMs', config.revocationPollMs)
+  positive('authFailureLogIntervalMs', config.authFailureLogIntervalMs)
   positive('batch.maxRecords', config.batch.maxRecords)
   positive('batch.maxBytes', config.batch.maxBytes)
   positive('batch.maxAgeMs', config.batch.maxAgeMs)

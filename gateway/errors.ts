@@ -4,6 +4,7 @@ export const GATEWAY_ERRORS = Object.freeze({
   GW_ERR_CONFIG: 'invalid gateway configuration',
   GW_ERR_NO_SECRET: 'no gateway secret and not --allow-anonymous',
   GW_ERR_LISTEN: 'a listener could not start',
+  GW_ERR_TLS: 'the TLS certificate, key or client CA cannot be read or used',
   GW_ERR_STATE: 'the gateway state (outbox) cannot be opened',
   GW_ERR_STATE_BUSY: 'another gateway holds the state folder',
   GW_ERR_LANDING: 'the landing folder is not writable',

@@ -2,12 +2,14 @@
 // Its session belongs to that identity: the client id is taken within the identity's own namespace,
 // so another device (with a valid credential of its own) that borrows the id neither takes over
 // the connection nor inherits the session. A device holds at most a few connections at once (one
-// credential, found on a phone, must not be able to take every connection). Wills are dropped: a
+// credential, found on a phone, must not be able to take every connection). Over TLS with a client
+// CA, a device may instead present a client certificate (identity from its CN, kind from its OU). Wills are dropped: a
 // device topic must never replay data the gateway did not take through its own path.
 import type { AuthenticateError, Client, ConnectPacket } from 'aedes'
-import { isValidIdentity } from '../../contracts/topics.js'
+import type { AuthFailureReason, AuthFailures } from '../auth-failures.js'
 import { type DeviceIdentity, verifyCredential } from '../credentials.js'
 import type { GatewayMetrics } from '../metrics.js'
+import type { RevocationList } from '../revocations.js'
 
 /** The device behind each authenticated connection (absent for anonymous development clients). */
 export const devices = new WeakMap<Client, DeviceIdentity>()
@@ -47,12 +49,51 @@ const BAD_USERNAME_OR_PASSWORD = 4
 /** The broker's session key for a client id given by an identity (unambiguous: the identity is URI-encoded). */
 export const sessionId = (device: DeviceIdentity, clientId: string): string => `${device.kind}:${encodeURIComponent(device.identity)}:${clientId}`
 
-export function createAuthenticate (secrets: readonly string[], allowAnonymous: boolean, perIdentity: ConnectionsPerIdentity, onTooMany: () => void) {
+/** MQTT 3.1.1 CONNACK return code 5: no credential at all (a wrong one is 4, "bad user name or password"). */
+const NOT_AUTHORIZED = 5
+
+/** The verified client certificate's device behind each connection (the stream the broker handles). */
+export const certificates = new WeakMap<object, DeviceIdentity | null>()
+
+export interface AuthenticateOptions {
+  secrets: readonly string[]
+  allowAnonymous: boolean
+  perIdentity: ConnectionsPerIdentity
+  onTooMany: () => void
+  revocations: Pick<RevocationList, 'valid'>
+  failures: AuthFailures
+}
+
+/**
+ * Who a device is, from its CONNECT and its client certificate: a password (its credential) and
+ * username (its identity), or a client certificate, which needs no password (a username, if given,
+ * must be the certificate's CN; a password, if given, must be the same device's). Returns the
+ * device or why it is refused.
+ */
+export function identify (secrets: readonly string[], username: string | undefined, password: string | undefined, certificate: DeviceIdentity | undefined):
+{ device: DeviceIdentity } | { reason: AuthFailureReason, claimed?: string } {
+  const claimed = username ?? certificate?.identity
+  if (password === undefined || password === '') {
+    if (certificate === undefined) return { reason: 'credential_required', claimed }
+    if (username !== undefined && username !== '' && username !== certificate.identity) return { reason: 'identity_mismatch', claimed }
+    return { device: certificate }
+  }
+  const device = verifyCredential(secrets, password)
+  if (device === undefined) return { reason: 'credential_not_valid', claimed }
+  if (device.identity !== (username ?? certificate?.identity)) return { reason: 'identity_mismatch', claimed }
+  if (certificate !== undefined && (certificate.kind !== device.kind || certificate.identity !== device.identity)) return { reason: 'identity_mismatch', claimed }
+  return { device }
+}
+
+export function createAuthenticate (o: AuthenticateOptions) {
   return (client: Client, username: string | undefined, password: Buffer | undefined, done: (err: AuthenticateError | null, ok: boolean | null) => void): void => {
-    const device = password === undefined ? undefined : verifyCredential(secrets, password.toString())
-    if (device !== undefined && device.identity === username && isValidIdentity(device.identity)) {
-      if (!perIdentity.admit(device)) {
-        onTooMany()
+    const certificate = certificates.get(client.conn) ?? undefined
+    let found = identify(o.secrets, username, password?.toString(), certificate)
+    if ('device' in found && !o.revocations.valid(found.device)) found = { reason: 'revoked', claimed: found.device.identity }
+    if ('device' in found) {
+      const device = found.device
+      if (!o.perIdentity.admit(device)) {
+        o.onTooMany()
         done(Object.assign(new Error('this device holds as many connections as it may'), { returnCode: SERVER_UNAVAILABLE }) as AuthenticateError, false)
         return
       }
@@ -63,10 +104,13 @@ export function createAuthenticate (secrets: readonly string[], allowAnonymous: 
       done(null, true)
       return
     }
-    if (allowAnonymous) { authenticatedClients.add(client); done(null, true); return }
-    // [MQTT-3.2.2-5]: refuse with return code 4, then close
-    const err = Object.assign(new Error('bad username or password'), { returnCode: BAD_USERNAME_OR_PASSWORD }) as AuthenticateError
-    done(err, false)
+    if (o.allowAnonymous) { authenticatedClients.add(client); done(null, true); return }
+    o.failures.record(found.reason, client.req === undefined ? 'mqtt' : 'ws', found.claimed)
+    // [MQTT-3.2.2-5]: refuse with a non-zero return code, then close
+    const err = found.reason === 'credential_required'
+      ? Object.assign(new Error('credential required'), { returnCode: NOT_AUTHORIZED })
+      : Object.assign(new Error('credential not valid'), { returnCode: BAD_USERNAME_OR_PASSWORD })
+    done(err as AuthenticateError, false)
   }
 }
 

@@ -2,11 +2,15 @@
 // readings from devices that cannot hold an MQTT connection, and the record ledger.
 // It never listens: gateway/app.ts owns the server.
 import http from 'node:http'
+import https from 'node:https'
 import swagger from '@fastify/swagger'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { DEVICE_KINDS, type DeviceKind } from '../../contracts/topics.js'
 import type { Logger } from '../../common/logger.js'
-import { type DeviceIdentity, verifyCredential } from '../credentials.js'
+import type { AuthFailureReason, AuthFailures } from '../auth-failures.js'
+import { identify } from '../broker/authenticate.js'
+import type { DeviceIdentity } from '../credentials.js'
+import type { RevocationList } from '../revocations.js'
 import type { Ingest } from '../ingest/service.js'
 import { deviceKey, estimateReadings } from '../ingest/service.js'
 import { createRateLimiter } from '../ingest/rate-limit.js'
@@ -31,6 +35,12 @@ export interface HttpDeps {
   /** the other gateways of the site (their HTTP base URLs), asked by ledger look-ups */
   peers: readonly string[]
   maxConnections: number
+  /** TLS: the server speaks HTTPS (node tls options: key, cert, ca, requestCert) */
+  tls?: https.ServerOptions
+  revocations: Pick<RevocationList, 'valid'>
+  failures: AuthFailures
+  /** the device named by the request's verified client certificate (TLS with a client CA) */
+  certificateOf: (req: http.IncomingMessage) => DeviceIdentity | undefined
 }
 
 const noValidation = (): (() => boolean) => () => true
@@ -46,12 +56,15 @@ export async function buildHttp (deps: HttpDeps): Promise<FastifyInstance> {
     bodyLimit: deps.maxPayloadBytes,
     // a client that trickles its request (slow headers, slow body) or idles holds a socket: bounded.
     // Node checks these timeouts on an interval (30 s by default): check often enough to mean them
-    serverFactory: (handler) => http.createServer({
-      requestTimeout: deps.timeouts.requestMs,
-      headersTimeout: Math.min(deps.timeouts.connectMs, deps.timeouts.requestMs),
-      keepAliveTimeout: deps.timeouts.keepAliveMs,
-      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(deps.timeouts.requestMs / 4)))
-    }, handler),
+    serverFactory: (handler) => {
+      const options = {
+        requestTimeout: deps.timeouts.requestMs,
+        headersTimeout: Math.min(deps.timeouts.connectMs, deps.timeouts.requestMs),
+        keepAliveTimeout: deps.timeouts.keepAliveMs,
+        connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(deps.timeouts.requestMs / 4)))
+      }
+      return deps.tls === undefined ? http.createServer(options, handler) : https.createServer({ ...options, ...deps.tls }, handler)
+    },
     connectionTimeout: deps.timeouts.requestMs + deps.timeouts.keepAliveMs,
     // gateway/app.ts closes what is left after its grace period
     forceCloseConnections: false
@@ -59,10 +72,9 @@ export async function buildHttp (deps: HttpDeps): Promise<FastifyInstance> {
   app.server.maxConnections = deps.maxConnections
   // `Expect: 100-continue` asks leave to send the body: given only to a request with a credential
   app.server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const header = req.headers.authorization
-    const valid = deps.allowAnonymous || (header?.startsWith('Bearer ') === true && verifyCredential(deps.secrets, header.slice('Bearer '.length).trim()) !== undefined)
-    if (!valid) {
-      res.writeHead(401, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify({ error: 'a credential is required (Authorization: Bearer ...)' }))
+    const caller = deps.allowAnonymous ? undefined : callerOf(req, deps)
+    if (caller !== undefined && 'reason' in caller) {
+      res.writeHead(401, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify({ error: refusal(caller.reason, 'a credential is required (Authorization: Bearer ...)') }))
       return
     }
     res.writeContinue()
@@ -72,11 +84,12 @@ export async function buildHttp (deps: HttpDeps): Promise<FastifyInstance> {
   // connection closed: an unauthenticated client cannot make the gateway hold a slow body
   app.addHook('onRequest', async (req, reply) => {
     if (req.method !== 'POST' || deps.allowAnonymous) return
-    const caller = authorize(req, deps)
+    const caller = callerOf(req.raw, deps)
     const needsService = req.url.startsWith('/v1/customers')
-    if (caller === undefined || (needsService && caller.kind !== 'service')) {
+    if ('reason' in caller || (needsService && caller.device.kind !== 'service')) {
       void reply.header('connection', 'close')
-      return await reply.code(401).send({ error: needsService ? 'a service credential is required (stedi devices token NAME --kind service)' : 'a device credential is required (Authorization: Bearer ...)' })
+      const required = needsService ? 'a service credential is required (stedi devices token NAME --kind service)' : 'a device credential is required (Authorization: Bearer ...)'
+      return await reply.code(401).send({ error: 'reason' in caller ? refusal(caller.reason, required) : required })
     }
   })
   await app.register(swagger, {
@@ -180,7 +193,8 @@ export async function buildHttp (deps: HttpDeps): Promise<FastifyInstance> {
     const caller = authorize(req, deps)
     if (!deps.allowAnonymous && (caller === undefined || caller.kind !== kind || caller.identity !== device)) {
       void reply.header('connection', 'close')
-      return await reply.code(401).send({ error: 'the credential of that device is required' })
+      const why = callerOf(req.raw, deps)
+      return await reply.code(401).send({ error: 'reason' in why && why.reason !== 'credential_required' ? refusal(why.reason, '') : 'the credential of that device is required' })
     }
     if ((seq === undefined) === (timestamp === undefined)) return await reply.code(400).send({ error: 'give exactly one of seq or timestamp' })
     if (!Number.isSafeInteger(seq ?? timestamp)) return await reply.code(400).send({ error: 'seq and timestamp are whole numbers' })
@@ -224,10 +238,40 @@ function parseJson (body: unknown): { ok: true, value: unknown } | { ok: false, 
   try { return { ok: true, value: JSON.parse(body) } } catch (err) { return { ok: false, error: (err as Error).message } }
 }
 
-function authorize (req: FastifyRequest, deps: HttpDeps): DeviceIdentity | undefined {
+type Caller = { device: DeviceIdentity } | { reason: AuthFailureReason }
+const callers = new WeakMap<http.IncomingMessage, Caller>()
+
+/** Who sent the request (a bearer credential, or a client certificate): decided, and a failure counted, once per request. */
+function callerOf (req: http.IncomingMessage, deps: HttpDeps): Caller {
+  let caller = callers.get(req)
+  if (caller !== undefined) return caller
   const header = req.headers.authorization
-  if (header?.startsWith('Bearer ') !== true) return undefined
-  return verifyCredential(deps.secrets, header.slice('Bearer '.length).trim())
+  const token = header?.startsWith('Bearer ') === true ? header.slice('Bearer '.length).trim() : undefined
+  const certificate = deps.certificateOf(req)
+  let found = token === undefined && header !== undefined
+    ? { reason: 'credential_not_valid' as const, claimed: undefined }
+    // a bearer token says who it is: the username of the MQTT CONNECT is its own identity
+    : identify(deps.secrets, token === undefined ? undefined : identityOfToken(token), token, certificate)
+  if ('device' in found && !deps.revocations.valid(found.device)) found = { reason: 'revoked', claimed: found.device.identity }
+  if ('reason' in found) deps.failures.record(found.reason, 'http', found.claimed)
+  caller = 'device' in found ? { device: found.device } : { reason: found.reason }
+  callers.set(req, caller)
+  return caller
+}
+
+function identityOfToken (token: string): string | undefined {
+  const parts = token.split('.')
+  return parts.length >= 4 ? Buffer.from(parts[2], 'base64url').toString('utf8') : undefined
+}
+
+/** The 401 message: a missing credential is required, a wrong one is not valid. */
+function refusal (reason: AuthFailureReason, required: string): string {
+  return reason === 'credential_required' ? required : reason === 'revoked' ? 'credential not valid (revoked)' : 'credential not valid'
+}
+
+function authorize (req: FastifyRequest, deps: HttpDeps): DeviceIdentity | undefined {
+  const caller = callerOf(req.raw, deps)
+  return 'device' in caller ? caller.device : undefined
 }
 
 async function tooBusy (reply: FastifyReply, retryAfterMs: number): Promise<FastifyReply> {

@@ -19,6 +19,8 @@ export interface TestGateway {
   landing: string
   state: string
   logs: Array<Record<string, unknown>>
+  /** the ports taken (mqttPlainPort with TLS and a plaintext port asked for) */
+  ports: { mqttPort: number, httpPort: number, mqttPlainPort?: number }
 }
 
 type Teardown = { teardown: (fn: () => Promise<void> | void) => void }
@@ -30,9 +32,11 @@ export async function startGateway (t: Teardown, overrides: Partial<GatewayConfi
   const destination = new Writable({ write (chunk: Buffer, _e, cb) { for (const l of chunk.toString().split('\n')) if (l !== '') logs.push(JSON.parse(l) as Record<string, unknown>); cb() } })
   const config = createGatewayConfig({ secrets: [SECRET], mqttPort: 0, httpPort: 0, ...overrides, landingDir: landing, stateDir: state })
   const gateway = await buildGateway(config, { logger: createLogger({ destination }), sink })
-  const { mqttPort, httpPort } = await gateway.start()
+  const ports = await gateway.start()
+  const { mqttPort, httpPort } = ports
   t.teardown(async () => { await gateway.close() })
-  return { gateway, mqttUrl: `mqtt://127.0.0.1:${mqttPort}`, httpUrl: `http://127.0.0.1:${httpPort}`, landing, state, logs }
+  // with TLS the ports speak mqtts and https: the URLs keep the port, the tests pick the scheme
+  return { gateway, mqttUrl: `mqtt://127.0.0.1:${mqttPort}`, httpUrl: `http://127.0.0.1:${httpPort}`, landing, state, logs, ports }
 }
 
 export const credential = (kind: CredentialKind, identity: string, secret = SECRET): string => issueCredential(secret, kind, identity)
