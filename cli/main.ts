@@ -20,6 +20,7 @@ const COMMANDS: Entry[] = [
   { name: 'query', summary: 'read-only SQL over the zone tables by their seed names', load: async () => (await import('./commands/read.js')).query },
   { name: 'gateway', summary: 'run the device gateway: MQTT broker and HTTP API writing landing files', load: async () => (await import('./commands/gateway.js')).gateway },
   { name: 'devices token', summary: 'print the credential of a device (or a service) for the gateway secret', load: async () => (await import('./commands/gateway.js')).devicesToken },
+  { name: 'devices revoke', summary: 'revoke a device\'s credentials (every gateway following the revocation list disconnects it)', load: async () => (await import('./commands/gateway.js')).devicesRevoke },
   { name: 'simulate generate', summary: 'write a deterministic landing dataset (customers, phone and trainer readings)', load: async () => (await import('./commands/simulate.js')).simulateGenerate },
   { name: 'simulate fleet', summary: 'run a fleet of emulated trainers and phones against a gateway', load: async () => (await import('./commands/simulate.js')).simulateFleet },
   { name: 'simulate replay', summary: 'send a landing dataset through a gateway as its devices and the website would', load: async () => (await import('./commands/simulate.js')).simulateReplay },

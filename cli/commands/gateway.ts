@@ -1,17 +1,53 @@
+import path from 'node:path'
 import { createLogger } from '../../common/logger.js'
 import { parseDurationMs } from '../../common/duration.js'
 import { identityProblem } from '../../contracts/topics.js'
 import { buildGateway } from '../../gateway/app.js'
 import { type GatewayConfigInput, GATEWAY_DEFAULTS, createGatewayConfig } from '../../gateway/config.js'
 import { CREDENTIAL_KINDS, issueCredential } from '../../gateway/credentials.js'
-import { GatewayError } from '../../gateway/errors.js'
+import { revokeDevice } from '../../gateway/revocations.js'
 import { type S3ConnectionConfig, s3ConnectionFromEnv } from '../../common/s3-connection.js'
 import { LocationError, type StorageLocation, parseLocation } from '../../common/storage-location.js'
 import { type Command, UsageError, oneOf, parse, wholeNumber } from '../args.js'
+import { findGatewaySecret, secretsFromEnv } from '../gateway-secret.js'
 
-/** The gateway's secrets from the environment: the current one first, the previous one during a rotation. */
-export function secretsFromEnv (env: NodeJS.ProcessEnv = process.env): string[] {
-  return [env.STEDI_GATEWAY_SECRET, env.STEDI_GATEWAY_SECRET_PREVIOUS].filter((s): s is string => s !== undefined && s !== '')
+export { secretsFromEnv }
+
+/** The revocation list's file under a --var folder (`stedi start`, `stedi devices revoke`). */
+export const REVOCATION_LIST_NAME = 'revoked-devices.jsonl'
+
+/** The transport-security flags, shared by `stedi gateway` and `stedi start`. */
+export const TLS_OPTIONS = {
+  'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-client-ca': { type: 'string' }, 'mqtt-plain-port': { type: 'string' }, 'revocation-list': { type: 'string' }
+} as const
+
+export const TLS_USAGE = `  --tls-cert FILE           TLS: the MQTT port speaks MQTT over TLS (mqtts) and the HTTP port HTTPS (wss at /mqtt);
+                            the server certificate (PEM, with its chain)
+  --tls-key FILE            its private key (PEM)
+  --tls-client-ca FILE      devices may authenticate by a client certificate this CA signed, instead of
+                            a password: identity from its CN, kind from its OU (step-trainer, accelerometer,
+                            service); a certificate from another CA is refused at the handshake
+  --mqtt-plain-port N       with TLS, plaintext MQTT too, on this port (default: none)
+  --revocation-list FILE    revoked credential generations (stedi devices revoke), reloaded within a
+                            second or two of a change; a revoked device is disconnected`
+
+/** The config input of the TLS flags (undefined fields are left to the defaults). */
+export function tlsInput (values: { 'tls-cert'?: string, 'tls-key'?: string, 'tls-client-ca'?: string, 'mqtt-plain-port'?: string, 'revocation-list'?: string }, defaultList: string): Pick<GatewayConfigInput, 'tls' | 'mqttPlainPort' | 'revocationList'> {
+  const { 'tls-cert': certFile, 'tls-key': keyFile, 'tls-client-ca': clientCaFile } = values
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError('--tls-cert and --tls-key go together')
+  if (clientCaFile !== undefined && certFile === undefined) throw new UsageError('--tls-client-ca needs --tls-cert and --tls-key')
+  return {
+    tls: certFile === undefined ? undefined : { certFile, keyFile: keyFile!, ...(clientCaFile === undefined ? {} : { clientCaFile }) },
+    mqttPlainPort: wholeNumber('--mqtt-plain-port', values['mqtt-plain-port']),
+    revocationList: values['revocation-list'] ?? defaultList
+  }
+}
+
+/** The listeners of the ready line: mqtts:// and https:// with TLS. */
+export function listenerUrls (host: string, tls: boolean, ports: { mqttPort: number, httpPort: number, mqttPlainPort?: number }): string {
+  const s = tls ? 's' : ''
+  return [`mqtt${s}://${host}:${ports.mqttPort}`, ...(ports.mqttPlainPort === undefined ? [] : [`mqtt://${host}:${ports.mqttPlainPort}`]),
+    `ws${s}://${host}:${ports.httpPort}/mqtt`, `http${s}://${host}:${ports.httpPort}`].join(' ')
 }
 
 function duration (flag: string, value: string | undefined): number | undefined {
@@ -66,6 +102,7 @@ accepted during a rotation); \`stedi devices token\` prints one.
   --peer URL                another gateway of the site (its HTTP URL; repeat for each): a ledger
                             look-up asks them too, so any gateway behind a balancer answers for all
   --allow-anonymous         DEVELOPMENT ONLY: any client may connect and publish as any device
+${TLS_USAGE} (default var/${REVOCATION_LIST_NAME}; a missing file revokes nothing)
 
 Exit codes: 0 stopped cleanly, 1 failed (a port taken, a bad option), 3 another gateway holds --state.`,
   run: async (argv) => {
@@ -79,7 +116,8 @@ Exit codes: 0 stopped cleanly, 1 failed (a port taken, a bad option), 3 another 
       'connect-timeout': { type: 'string' }, 'request-timeout': { type: 'string' }, 'max-connections': { type: 'string' },
       'shutdown-grace': { type: 'string' }, 'max-state-bytes': { type: 'string' }, peer: { type: 'string', multiple: true },
       'max-preauth-packet-bytes': { type: 'string' }, 'rejection-records': { type: 'string' },
-      'max-pending-connections': { type: 'string' }, 'max-connections-per-device': { type: 'string' }
+      'max-pending-connections': { type: 'string' }, 'max-connections-per-device': { type: 'string' },
+      ...TLS_OPTIONS
     })
     if (values.help === true) { console.log(gateway.usage); return 0 }
     let landing: StorageLocation
@@ -133,7 +171,8 @@ Exit codes: 0 stopped cleanly, 1 failed (a port taken, a bad option), 3 another 
       maxPendingConnections: wholeNumber('--max-pending-connections', values['max-pending-connections']),
       maxConnectionsPerDevice: wholeNumber('--max-connections-per-device', values['max-connections-per-device']),
       rejectionRecords: rejectionRecords === undefined ? undefined : { perSecond: rejectionRecords, burst: rejectionRecords * 200 },
-      peers: values.peer
+      peers: values.peer,
+      ...tlsInput(values, path.join('var', REVOCATION_LIST_NAME))
     }
     for (const k of Object.keys(input) as Array<keyof GatewayConfigInput>) if (input[k] === undefined) delete input[k]
     for (const k of ['maxRecords', 'maxBytes', 'maxAgeMs'] as const) if (input.batch![k] === undefined) delete input.batch![k]
@@ -144,8 +183,8 @@ Exit codes: 0 stopped cleanly, 1 failed (a port taken, a bad option), 3 another 
       logger.warn('anonymous access is enabled (development only)')
     }
     const gw = await buildGateway(config, { logger })
-    const { mqttPort, httpPort } = await gw.start()
-    console.log(`stedi gateway ready: mqtt://${config.host}:${mqttPort} ws://${config.host}:${httpPort}/mqtt http://${config.host}:${httpPort} ` +
+    const ports = await gw.start()
+    console.log(`stedi gateway ready: ${listenerUrls(config.host, config.tls !== undefined, ports)} ` +
       `landing=${config.s3 !== undefined ? `s3://${config.s3.bucket}/${config.s3.prefix}` : config.landingDir} state=${config.stateDir} sink=${config.sink}`)
     await new Promise<void>((resolve) => {
       const stop = (signal: string): void => {
@@ -163,24 +202,59 @@ Exit codes: 0 stopped cleanly, 1 failed (a port taken, a bad option), 3 another 
 
 export const devicesToken: Command = {
   name: 'devices token',
-  usage: `stedi devices token ID --kind step-trainer|accelerometer|service
+  usage: `stedi devices token ID --kind step-trainer|accelerometer|service [--generation N] [--var DIR]
 
 Prints the credential for ID (a trainer's serialNumber, a phone user's email, or a service name
-such as website) under STEDI_GATEWAY_SECRET. A device connects over MQTT with ID as username and
-the credential as password, or sends it over HTTP as Authorization: Bearer <credential>. Services
-post customer records with theirs. ID is 1 to 254 characters without control characters; in topics
-it is percent-encoded (% + # / become %25 %2B %23 %2F).`,
+such as website) under STEDI_GATEWAY_SECRET, or, when it is unset, the secret \`stedi start\` keeps in
+DIR/gateway-secret (default var). A device connects over MQTT with ID as username and the credential
+as password, or sends it over HTTP as Authorization: Bearer <credential>. Services post customer
+records with theirs. ID is 1 to 254 characters without control characters; in topics it is
+percent-encoded (% + # / become %25 %2B %23 %2F).
+
+  --generation N            the credential's generation (default 0): after \`stedi devices revoke\`,
+                            issue the generation it names`,
   run: async (argv) => {
-    const { values, positionals } = parse(argv, { kind: { type: 'string' } }, true)
+    const { values, positionals } = parse(argv, { kind: { type: 'string' }, generation: { type: 'string' }, var: { type: 'string' } }, true)
     if (values.help === true) { console.log(devicesToken.usage); return 0 }
     if (positionals.length !== 1) throw new UsageError('give the device identity as one argument')
     const problem = identityProblem(positionals[0])
     if (problem !== undefined) throw new UsageError(`${problem}: the gateway would never accept it`)
     const kind = oneOf('--kind', values.kind, CREDENTIAL_KINDS)
     if (kind === undefined) throw new UsageError(`--kind is required: ${CREDENTIAL_KINDS.join(', ')}`)
-    const [secret] = secretsFromEnv()
-    if (secret === undefined) throw new GatewayError('GW_ERR_NO_SECRET', 'set STEDI_GATEWAY_SECRET to the gateway\'s secret')
-    console.log(issueCredential(secret, kind, positionals[0]))
+    const generation = wholeNumber('--generation', values.generation) ?? 0
+    if (generation >= 2 ** 31) throw new UsageError(`--generation must be below ${2 ** 31}`)
+    const { secret } = await findGatewaySecret(values.var ?? 'var')
+    console.log(issueCredential(secret, kind, positionals[0], generation))
+    return 0
+  }
+}
+
+export const devicesRevoke: Command = {
+  name: 'devices revoke',
+  usage: `stedi devices revoke ID --kind step-trainer|accelerometer|service [--list FILE] [--generation N]
+
+Revokes the device's credentials: the revocation list records the lowest generation still valid
+(one more than before, or N). Every gateway following the list (--revocation-list) refuses the
+revoked credentials and closes their connections within a few seconds, without a restart. Give the
+device its next credential with \`stedi devices token ID --kind K --generation <that number>\`.
+A client certificate counts as generation 0: revoking its device refuses the certificate too.
+
+  --list FILE               the revocation list (default var/${REVOCATION_LIST_NAME}); replaced atomically
+  --generation N            the lowest generation still valid (never lowers what the list says)`,
+  run: async (argv) => {
+    const { values, positionals } = parse(argv, { kind: { type: 'string' }, list: { type: 'string' }, generation: { type: 'string' } }, true)
+    if (values.help === true) { console.log(devicesRevoke.usage); return 0 }
+    if (positionals.length !== 1) throw new UsageError('give the device identity as one argument')
+    const problem = identityProblem(positionals[0])
+    if (problem !== undefined) throw new UsageError(`${problem}: no gateway holds such a device`)
+    const kind = oneOf('--kind', values.kind, CREDENTIAL_KINDS)
+    if (kind === undefined) throw new UsageError(`--kind is required: ${CREDENTIAL_KINDS.join(', ')}`)
+    const generation = wholeNumber('--generation', values.generation)
+    if (generation !== undefined && generation >= 2 ** 31) throw new UsageError(`--generation must be below ${2 ** 31}`)
+    const list = path.resolve(values.list ?? path.join('var', REVOCATION_LIST_NAME))
+    const entry = await revokeDevice(list, kind, positionals[0], generation)
+    console.log(`revoked: ${kind} ${positionals[0]} below generation ${entry.minGeneration} (${list})\n` +
+      `its next credential: stedi devices token ${positionals[0]} --kind ${kind} --generation ${entry.minGeneration}`)
     return 0
   }
 }

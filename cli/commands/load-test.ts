@@ -6,7 +6,7 @@ import { renderHtml } from '../../simulator/load/html.js'
 import { SCENARIOS, type LoadTestResult, runLoadTest } from '../../simulator/load/run.js'
 import { type Command, UsageError, oneOf, parse, wholeNumber } from '../args.js'
 import { createProgress } from '../progress.js'
-import { secretsFromEnv } from './gateway.js'
+import { findGatewaySecret } from '../gateway-secret.js'
 
 export const loadTest: Command = {
   name: 'load-test',
@@ -16,7 +16,7 @@ export const loadTest: Command = {
 Drives a gateway with N emulated devices and reconciles every reading: generated, acknowledged,
 landed, deduplicated, rejected, lost (acknowledged but not landed: must be 0), with
 acknowledgement latency percentiles, rate over time, and the gateway's memory and CPU (from its
-/metrics). Credentials derive from STEDI_GATEWAY_SECRET. Only loopback targets unless --allow-remote.
+/metrics). Credentials derive from STEDI_GATEWAY_SECRET (or var/gateway-secret, kept by stedi start). Only loopback targets unless --allow-remote.
 
 Scenarios:
   steady   N devices at R readings/s for D
@@ -46,8 +46,7 @@ Scenarios:
     if (scenario === undefined) throw new UsageError(`--scenario is required: ${SCENARIOS.join(', ')}`)
     const durationMs = parseDurationMs(values.duration ?? '')
     if (durationMs === undefined) throw new UsageError('--duration takes a duration such as 30s')
-    const [secret] = secretsFromEnv()
-    if (secret === undefined) throw new UsageError('set STEDI_GATEWAY_SECRET to the gateway\'s secret')
+    const { secret } = await findGatewaySecret()
     const rate = Number(values.rate ?? 10)
     if (!Number.isFinite(rate) || rate <= 0) throw new UsageError('--rate must be a positive number')
     const base = {

@@ -16,7 +16,8 @@ import { runSchedule } from '../../pipeline/schedule.js'
 import { loadPrivacyKey } from '../../common/privacy-key.js'
 import { type Command, UsageError, parse, wholeNumber } from '../args.js'
 import { createProgress } from '../progress.js'
-import { secretsFromEnv } from './gateway.js'
+import { SECRET_FILE_NAME, secretsFromEnv } from '../gateway-secret.js'
+import { REVOCATION_LIST_NAME, TLS_OPTIONS, TLS_USAGE, listenerUrls, tlsInput } from './gateway.js'
 import { fleetWithProgress, formatFleetSummary } from './simulate.js'
 
 export const SAMPLE_LANDING = 'data/sample'
@@ -25,7 +26,7 @@ export const SAMPLE_LANDING = 'data/sample'
 async function platformSecret (varDir: string): Promise<string> {
   const [fromEnv] = secretsFromEnv()
   if (fromEnv !== undefined) return fromEnv
-  const file = path.join(varDir, 'gateway-secret')
+  const file = path.join(varDir, SECRET_FILE_NAME)
   const existing = await fs.readFile(file, 'utf8').then((s) => s.trim(), () => undefined)
   if (existing !== undefined && existing.length >= 16) return existing
   const secret = randomBytes(32).toString('hex')
@@ -38,6 +39,7 @@ async function platformSecret (varDir: string): Promise<string> {
 export const start: Command = {
   name: 'start',
   usage: `stedi start [--var DIR] [--landing LOC] [--lakehouse LOC] [--every DURATION] [--mqtt-port N] [--http-port N]
+                   [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--mqtt-plain-port N] [--revocation-list FILE]
 
 The platform in one process on embedded defaults: the gateway (embedded broker, local landing,
 SQLite outbox) and the scheduled zone promotion, all data under DIR (default ./var). SIGTERM or
@@ -50,11 +52,12 @@ SIGINT: stop accepting, land what was acknowledged, promote it once more, exit 0
                             AWS_ENDPOINT_URL_S3 or --s3-endpoint URL for an S3-compatible server)
   --every DURATION          promotion interval (default 1m)
   --mqtt-port N             (default 1883; 0 = any free port)
-  --http-port N             (default 8080; 0 = any free port)`,
+  --http-port N             (default 8080; 0 = any free port)
+${TLS_USAGE} (default DIR/${REVOCATION_LIST_NAME})`,
   run: async (argv) => {
     const { values } = parse(argv, {
       var: { type: 'string' }, every: { type: 'string' }, 'mqtt-port': { type: 'string' }, 'http-port': { type: 'string' },
-      landing: { type: 'string' }, lakehouse: { type: 'string' }, 's3-endpoint': { type: 'string' }
+      landing: { type: 'string' }, lakehouse: { type: 'string' }, 's3-endpoint': { type: 'string' }, ...TLS_OPTIONS
     })
     if (values.help === true) { console.log(start.usage); return 0 }
     const varDir = path.resolve(values.var ?? 'var')
@@ -78,14 +81,15 @@ SIGINT: stop accepting, land what was acknowledged, promote it once more, exit 0
       stateDir: path.join(varDir, 'gateway'),
       mqttPort: wholeNumber('--mqtt-port', values['mqtt-port']),
       httpPort: wholeNumber('--http-port', values['http-port']),
-      secrets: [await platformSecret(varDir)]
+      secrets: [await platformSecret(varDir)],
+      ...tlsInput(values, path.join(varDir, REVOCATION_LIST_NAME))
     })
     const pipelineConfig = createPipelineConfig({ landingDir: locationText(landing), lakehouseDir: locationText(lakehouse), s3, waitMs: 60_000, privacyKey: await loadPrivacyKey() })
     const gw = await buildGateway(gatewayConfig, { logger })
-    const { mqttPort, httpPort } = await gw.start()
+    const ports = await gw.start()
     const controller = new AbortController()
     const schedule = runSchedule(pipelineConfig, { everyMs, logger: logger.child({ component: 'scheduler' }), signal: controller.signal })
-    console.log(`stedi platform ready: mqtt://${gatewayConfig.host}:${mqttPort} http://${gatewayConfig.host}:${httpPort} ` +
+    console.log(`stedi platform ready: ${listenerUrls(gatewayConfig.host, gatewayConfig.tls !== undefined, ports)} ` +
       `landing=${pipelineConfig.landingDir} lakehouse=${pipelineConfig.lakehouseDir} promotion every ${everyMs} ms`)
     await new Promise<void>((resolve) => {
       process.once('SIGTERM', () => resolve())

@@ -5,7 +5,7 @@ import { SEQ_PERSISTENCE } from '../../firmware-mock/sequence.js'
 import { parseDurationMs } from '../../common/duration.js'
 import { issueCredential } from '../../gateway/credentials.js'
 import { createProgress } from '../progress.js'
-import { secretsFromEnv } from './gateway.js'
+import { findGatewaySecret } from '../gateway-secret.js'
 import { type Command, UsageError, oneOf, parse, wholeNumber } from '../args.js'
 
 const ratio = (flag: string, value: string | undefined, fallback: number): number => {
@@ -55,7 +55,7 @@ export const simulateReplay: Command = {
 
 Sends a landing dataset (such as ../shared/data/stedi) through a gateway as the devices and the
 website would have: customers over HTTP, each trainer's and each phone's readings over MQTT under
-its own identity, in QoS 1 batches. Credentials derive from STEDI_GATEWAY_SECRET, as the gateway's.
+its own identity, in QoS 1 batches. Credentials derive from STEDI_GATEWAY_SECRET, as the gateway's (or var/gateway-secret, kept by stedi start).
 Exits 0 only when every record was acknowledged.
 
   --batch N                 readings per MQTT batch (default 100)
@@ -69,8 +69,7 @@ Exits 0 only when every record was acknowledged.
     })
     if (values.help === true) { console.log(simulateReplay.usage); return 0 }
     if (values.data === undefined || values.mqtt === undefined || values.http === undefined) throw new UsageError('--data, --mqtt and --http are required')
-    const [secret] = secretsFromEnv()
-    if (secret === undefined) throw new UsageError('set STEDI_GATEWAY_SECRET to the gateway\'s secret (device credentials derive from it)')
+    const { secret } = await findGatewaySecret()
     const progress = createProgress()
     const summary = await replay({
       dataDir: values.data,
@@ -122,8 +121,7 @@ STEDI_GATEWAY_SECRET.
     })
     if (values.help === true) { console.log(simulateFleet.usage); return 0 }
     if (values.mqtt === undefined || values.http === undefined) throw new UsageError('--mqtt and --http are required')
-    const [secret] = secretsFromEnv()
-    if (secret === undefined) throw new UsageError('set STEDI_GATEWAY_SECRET to the gateway\'s secret')
+    const { secret } = await findGatewaySecret()
     const durationMs = parseDurationMs(values.duration ?? '30s')
     if (durationMs === undefined) throw new UsageError(`--duration takes a duration such as 30s (got ${values.duration})`)
     const restartEvery = wholeNumber('--restart-every', values['restart-every'])
