@@ -129,6 +129,10 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
   // and those not yet authenticated are bounded, so that silent sockets cannot crowd devices out
   const connections = new Set<Duplex>()
   const liveClients = new Set<Client>()
+  // a connection stops being pending at its CONNACK: the packet guard alone would only see it at
+  // the device's next packet, and a quiet device would hold a pending slot for ever
+  const onConnected = new WeakMap<Client, () => void>()
+  broker.on('client', (client) => { onConnected.get(client)?.() })
   let pending = 0
   // HTTP sockets that have not yet sent a request's headers count as pending too
   let httpPending = 0
@@ -143,6 +147,7 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
     const settle = (): void => { if (counted) { counted = false; pending-- } }
     connections.add(conn)
     let client: Client | undefined
+    const authenticated = (): void => { settle(); onAuthenticated?.() }
     conn.once('close', () => {
       connections.delete(conn)
       if (client !== undefined) liveClients.delete(client)
@@ -157,11 +162,12 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
           metrics.connectionsClosed.inc({ transport, reason: authenticated ? 'packet_too_large' : 'preauth_packet_too_large' })
           logger.debug({ declared, limit, authenticated }, 'MQTT packet over its limit: connection closed')
         },
-        onAuthenticated: () => { settle(); onAuthenticated?.() }
+        onAuthenticated: authenticated
       })
     if (certificate !== undefined) certificates.set(guarded, certificate)
     client = broker.handle(guarded, req as never)
     liveClients.add(client)
+    onConnected.set(client, authenticated)
   }
   // With a client CA, a client certificate is asked for but not required (devices with a password
   // have none). Node's TLS checks the chain during the handshake and reports it after; a

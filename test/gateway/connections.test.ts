@@ -40,3 +40,16 @@ t.test('silent sockets are bounded: past the pending limit new ones are closed a
   t.pass('a device connects and is acknowledged')
   t.ok(gw.gateway.metrics.connectionsClosed.get({ transport: 'mqtt', reason: 'too_many_pending' }) + gw.gateway.metrics.connectionsClosed.get({ transport: 'http', reason: 'too_many_pending' }) >= 20)
 })
+
+t.test('a device that has its CONNACK and stays quiet no longer holds a pending slot', async (t) => {
+  const gw = await startGateway(t, { maxPendingConnections: 3 })
+  let connected = 0
+  for (let i = 0; i < 6; i++) {
+    const c = mqtt.connect(gw.mqttUrl, { username: `sn-${i}`, password: credential('step-trainer', `sn-${i}`), reconnectPeriod: 0, keepalive: 0 })
+    c.on('error', () => {})
+    t.teardown(async () => { await c.endAsync(true) })
+    if (await new Promise<boolean>((resolve) => { c.once('connect', () => resolve(true)); c.once('close', () => resolve(false)) })) connected++
+  }
+  t.equal(connected, 6, 'six quiet devices, three pending slots')
+  t.equal((await fetch(`${gw.httpUrl}/healthz`)).status, 200, 'and HTTP still gets in')
+})
