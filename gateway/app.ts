@@ -2,6 +2,7 @@
 // path, the MQTT broker (TCP, and WebSocket on the HTTP server at /mqtt) and the HTTP API. It reads
 // no environment and handles no signals: the process owner (cli/commands/gateway.ts) does.
 import fs from 'node:fs/promises'
+import type { IncomingMessage } from 'node:http'
 import net from 'node:net'
 import tls from 'node:tls'
 import type { Duplex } from 'node:stream'
@@ -257,24 +258,34 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
     const raise = (): void => { (ws as unknown as { _receiver: { _maxPayload: number } })._receiver._maxPayload = config.maxPacketBytes }
     handle(createWebSocketStream(ws), 'ws', raise, req, socketCertificates.get(req.socket))
   })
-  http.server.on('connection', (socket: net.Socket) => { trackHttpPending(socket) })
-  if (tlsOptions !== undefined) {
-    http.server.on('secureConnection', (socket: tls.TLSSocket) => { admitCertificate(socket, 'http') })
+  if (tlsOptions === undefined) http.server.on('connection', (socket: net.Socket) => { trackHttpPending(socket) })
+  else {
+    // over TLS the HTTP parser reads the TLS socket's handle directly: no 'data' event says that a
+    // request came, the request does. A handshake in progress is bounded by --connect-timeout
+    // (the handshake timeout) and --max-connections, not counted as pending.
+    const firstRequest = new WeakMap<net.Socket, () => void>()
+    http.server.on('secureConnection', (socket: tls.TLSSocket) => {
+      if (admitCertificate(socket, 'http')) firstRequest.set(socket, trackHttpPending(socket, false))
+    })
+    http.server.on('request', (req: IncomingMessage) => { firstRequest.get(req.socket)?.() })
+    http.server.on('upgrade', (req: IncomingMessage) => { firstRequest.get(req.socket)?.() })
     http.server.on('tlsClientError', (err: Error) => { logger.debug({ err: err.message }, 'TLS handshake failed') })
   }
 
-  function trackHttpPending (socket: net.Socket): void {
+  /** counts the socket as pending until its first request (its first bytes, unless `onData` is false: then call what it returns) */
+  function trackHttpPending (socket: net.Socket, onData = true): () => void {
     if (pending + httpPending >= config.maxPendingConnections) {
       metrics.connectionsClosed.inc({ transport: 'http', reason: 'too_many_pending' })
       socket.destroy()
-      return
+      return () => {}
     }
     httpPending++
     let counted = true
     const settle = (): void => { if (counted) { counted = false; httpPending-- } }
     socket.once('close', settle)
     // the first request's headers arrived: an ordinary client from now on (its timeouts still apply)
-    socket.once('data', () => { setImmediate(settle) })
+    if (onData) socket.once('data', () => { setImmediate(settle) })
+    return settle
   }
   let closing: Promise<void> | undefined
   const close = async (): Promise<void> => {

@@ -63,7 +63,7 @@ export async function buildHttp (deps: HttpDeps): Promise<FastifyInstance> {
         keepAliveTimeout: deps.timeouts.keepAliveMs,
         connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(deps.timeouts.requestMs / 4)))
       }
-      return deps.tls === undefined ? http.createServer(options, handler) : https.createServer({ ...options, ...deps.tls }, handler)
+      return deps.tls === undefined ? http.createServer(options, handler) : https.createServer({ ...options, handshakeTimeout: deps.timeouts.connectMs, ...deps.tls }, handler)
     },
     connectionTimeout: deps.timeouts.requestMs + deps.timeouts.keepAliveMs,
     // gateway/app.ts closes what is left after its grace period

@@ -120,3 +120,27 @@ t.test('TLS files that cannot be used stop the gateway at start', async (t) => {
   await t.rejects(startGateway(t, { tls: { certFile: pki.serverCert, keyFile: pki.ca } }), { code: 'GW_ERR_TLS' })
   await t.rejects(startGateway(t, { tls: { certFile: `${pki.dir}/missing.pem`, keyFile: pki.serverKey } }), { code: 'GW_ERR_TLS' })
 })
+
+t.test('TLS: open HTTPS keep-alive and wss connections stop being pending at their first request', async (t) => {
+  const pki = await makeTestPki(t)
+  const gw = await startGateway(t, { maxPendingConnections: 3, tls: { certFile: pki.serverCert, keyFile: pki.serverKey } })
+  const ca = await fs.readFile(pki.ca)
+  const agents: https.Agent[] = []
+  t.teardown(() => { for (const a of agents) a.destroy() })
+  let ok = 0
+  for (let i = 0; i < 6; i++) {
+    const agent = new https.Agent({ keepAlive: true, ca })
+    agents.push(agent)
+    const status = await new Promise<number>((resolve) => {
+      https.get(`https://localhost:${port(gw.httpUrl)}/healthz`, { agent }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)) }).on('error', () => resolve(0))
+    })
+    if (status === 200) ok++
+  }
+  t.equal(ok, 6, 'six open keep-alive connections, three pending slots')
+  for (let i = 0; i < 4; i++) {
+    const ws = mqtt.connect(`wss://localhost:${port(gw.httpUrl)}/mqtt`, { ca, username: `sn-${i}`, password: credential('step-trainer', `sn-${i}`), reconnectPeriod: 0, keepalive: 0 })
+    ws.on('error', () => {})
+    t.teardown(async () => { await ws.endAsync(true) })
+    t.ok(await new Promise<boolean>((resolve) => { ws.once('connect', () => resolve(true)); ws.once('close', () => resolve(false)) }), `wss device ${i} connects`)
+  }
+})
