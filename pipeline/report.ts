@@ -3,6 +3,7 @@
 import type { DatasetName } from '../contracts/datasets.js'
 import type { TableName } from '../contracts/lakehouse.js'
 import { formatDurationMs } from '../common/duration.js'
+import type { RunAudit } from './privacy/audit.js'
 
 export interface Counts {
   landing: { customer: number, accelerometer: number, step_trainer: number }
@@ -31,6 +32,8 @@ export interface RunReport {
   counts: Counts
   accounting: Record<DatasetName, DatasetAccounting> | null
   warnings: { crossCustomerPairs: number | null }
+  /** the privacy audit of the run's machine-learning table (absent: a Spark run, or a run before the audit existed) */
+  audit?: RunAudit
   durationMs: number
   timingsMs: Record<string, number>
 }
@@ -77,6 +80,12 @@ export function formatWarnings (report: RunReport): string[] {
   if (pairs !== null && pairs > 0) {
     warnings.push(`warning: ${num(pairs)} machine-learning rows pair a trainer with another customer's phone reading of the same millisecond ` +
       '(the seed\'s timestamp-only join); --ml-join same-customer excludes them')
+  }
+  const audit = report.audit
+  if (audit !== undefined && !audit.ok) {
+    const kinds = Object.entries(audit.byReason).filter(([, n]) => n > 0).map(([reason, n]) => `${reason} ${num(n)}`).join(', ')
+    warnings.push(`warning: the privacy audit found ${num(audit.violations)} consent violations in the machine-learning table (${kinds}): ` +
+      `stedi privacy audit --lakehouse ${report.lakehouse} lists them`)
   }
   const q = report.counts.quarantined
   const quarantined = q.customer + q.accelerometer + q.step_trainer

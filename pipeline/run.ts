@@ -22,6 +22,7 @@ import { type S3Session, openS3Session } from './s3/access.js'
 import { type LandingObject, downloadLanding, listLandingObjects, objectIdentity } from './s3/landing.js'
 import { beginS3Run } from './s3/lakehouse.js'
 import { loadSql } from './sql.js'
+import { auditRunResult, runStartMs } from './privacy/audit.js'
 import { type KnownFile, type NewLandingFile, type TableVersion, fileIdentity } from './state.js'
 import { newTableFile } from './storage.js'
 import { removeCoveredRows } from './privacy/covered-rows.js'
@@ -136,6 +137,7 @@ async function promote (
     const previous = (await state.runs(5)).find((r) => r.status === 'ok')?.report as RunReport | undefined
     report.accounting = previous?.accounting ?? null
     report.warnings = previous?.warnings ?? report.warnings
+    if (previous?.audit !== undefined) report.audit = previous.audit
     await lakehouse.commit({ status: 'unchanged', fullRefresh: false, files: touched, versions: [], report: report as unknown as Record<string, unknown> })
     return report
   }
@@ -247,6 +249,10 @@ async function promote (
     const accounting = await account(engine, rowsOf, erasedTotal)
     const [{ pairs }] = await engine.rows<{ pairs: number }>(loadSql(CROSS_CUSTOMER_QUERY))
     t = lap('accounting', t)
+    // 3b. privacy audit of the new machine-learning table, from the landing records: a failure flags the run, it does not block it
+    progress('privacy audit')
+    const audit = await auditRunResult(engine, { runId, startedAtMs: await runStartMs(state, runId), consentPolicy: config.consentPolicy })
+    t = lap('audit', t)
     await pause(config, 'jobs')
 
     // 4. durable, then committed (the moment the new versions become current), then published
@@ -256,7 +262,7 @@ async function promote (
     const counts = countsFromRows(new Map(TABLE_NAMES.map((table) => [table, rowsOf(table)])))
     const report: RunReport = {
       runId, status: 'ok', lakehouse: location, options: runOptions, newFiles, read, counts, accounting,
-      warnings: { crossCustomerPairs: Number(pairs) },
+      warnings: { crossCustomerPairs: Number(pairs) }, audit,
       durationMs: 0, timingsMs: timings
     }
     for (const d of DATASET_NAMES) if (erased[d].records + erased[d].quarantined > 0) read[d].erased = erased[d].records + erased[d].quarantined

@@ -358,6 +358,28 @@ export class StateStore {
     }))
   }
 
+  /** One run of the history, or undefined (the privacy audit reads the options and start of the run that built a table). */
+  async run (id: number): Promise<RunRow | undefined> {
+    const r = await this.db.get<{ id: number, started_at: string, finished_at: string | null, status: RunRow['status'], options: string, report: string | null, error: string | null }>(
+      'SELECT * FROM runs WHERE id = ?', [id])
+    if (r === undefined) return undefined
+    return {
+      id: r.id,
+      startedAt: r.started_at,
+      finishedAt: r.finished_at,
+      status: r.status,
+      options: JSON.parse(r.options) as Record<string, unknown>,
+      report: r.report === null ? null : JSON.parse(r.report) as Record<string, unknown>,
+      error: r.error
+    }
+  }
+
+  /** The landing files of a dataset the state records as read, with the run that read each. */
+  async landingFilesRead (dataset: DatasetName): Promise<Array<{ path: string, sha256: string, runId: number }>> {
+    return await this.db.all<{ path: string, sha256: string, runId: number }>(
+      'SELECT path, sha256, run_id AS runId FROM landing_files WHERE dataset = ? ORDER BY run_id, path', [dataset])
+  }
+
   async close (): Promise<void> {
     if (this.inRun) {
       await this.db.exec('ROLLBACK').catch(() => undefined)
