@@ -230,7 +230,9 @@ async function promote (
     await pause(config, 'ingest')
 
     // 2. the five jobs, each one SELECT from sql/, written as the next version of its table
-    await engine.exec(`CREATE OR REPLACE VIEW pipeline_options AS SELECT ${sqlString(config.consentPolicy)} AS consent_policy, ${sqlString(config.mlJoin)} AS ml_join`)
+    // consent counts from its date on: a record dated after this run's start has not consented yet
+    const runStartedMs = await runStartMs(state, runId)
+    await engine.exec(`CREATE OR REPLACE VIEW pipeline_options AS SELECT ${sqlString(config.consentPolicy)} AS consent_policy, ${sqlString(config.mlJoin)} AS ml_join, CAST(${runStartedMs} AS BIGINT) AS run_started_ms`)
     for (const [i, job] of JOBS.entries()) {
       progress(`job ${i + 1}/${JOBS.length} ${job.name}`)
       const file = fileOf(job.output)
@@ -251,7 +253,7 @@ async function promote (
     t = lap('accounting', t)
     // 3b. privacy audit of the new machine-learning table, from the landing records: a failure flags the run, it does not block it
     progress('privacy audit')
-    const audit = await auditRunResult(engine, { runId, startedAtMs: await runStartMs(state, runId), consentPolicy: config.consentPolicy })
+    const audit = await auditRunResult(engine, { runId, startedAtMs: runStartedMs, consentPolicy: config.consentPolicy })
     t = lap('audit', t)
     await pause(config, 'jobs')
 

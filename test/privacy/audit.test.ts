@@ -1,7 +1,7 @@
 // `stedi privacy audit` and the audit every run makes of its own machine-learning table: the
 // published data passes under both consent policies; a machine-learning version that holds a row of a
 // customer without consent, of nobody, or (strict) from before consent fails with exit 1 and the
-// reason; a consent dated after the run fails too (the jobs themselves let it through).
+// reason; so does a consent dated after the run (which the jobs leave out).
 import path from 'node:path'
 import t from 'tap'
 import { TABLE_NAMES, type TableName } from '../../contracts/lakehouse.js'
@@ -104,7 +104,7 @@ t.test('under strict, a reading from before the customer\'s consent fails', asyn
   t.match(JSON.parse(out.stdout), { ok: false, consentPolicy: 'strict', rows: 34254, violations: 2, violatingRows: 1, byReason: { before_consent_strict: 2 } })
 })
 
-t.test('a consent dated after the run\'s start fails the run\'s audit (flagged, committed) and the command; a withdrawal not yet read does not count', async (t) => {
+t.test('a consent dated after the run\'s start: the jobs leave it out; a table that holds it fails the audit; a withdrawal not yet read does not count', async (t) => {
   const landing = await tempDir(t)
   const lakehouse = await tempDir(t)
   const future = Date.UTC(2099, 0, 1)
@@ -120,10 +120,16 @@ t.test('a consent dated after the run\'s start fails the run\'s audit (flagged, 
     { sensorReadingTime: T0 + 1000, serialNumber: 'serial-ann', distanceFromObject: 250 },
     { sensorReadingTime: T0 + 2000, serialNumber: 'serial-bob', distanceFromObject: 250 }
   ])
-  const out = await cli(['pipeline', 'run', '--landing', landing, '--lakehouse', lakehouse, '--ml-join', 'same-customer'])
+  const out = await cli(['pipeline', 'run', '--landing', landing, '--lakehouse', lakehouse, '--ml-join', 'same-customer', '--json'])
   t.equal(out.code, 0, out.stderr)
-  t.match(out.stdout, /warning: the privacy audit found 2 consent violations in the machine-learning table \(consent_after_run 2\)/)
-  t.match(out.stdout, /run 1 ok/, 'the run committed')
+  const report = JSON.parse(out.stdout)
+  t.match(report.audit, { ok: true, rows: 1, violations: 0 }, 'bob\'s consent dated 2099 has not been given yet: only ann\'s row')
+  t.equal(report.accounting.customer.filtered.no_consent, 1, 'bob is filtered out for no consent')
+
+  // a table that holds bob's row anyway (written by anything but these jobs) fails the audit
+  await commitTamperedMl(lakehouse, { consentPolicy: 'seed', mlJoin: 'same-customer' },
+    `${ML_SELECT} FROM step_trainer_landing s JOIN accelerometer_landing a ON a.timestamp = s.sensorReadingTime
+     WHERE s.serialNumber = 'serial-bob' AND a.user = 'bob@example.com'`)
   const audit = await cli(['privacy', 'audit', '--lakehouse', lakehouse, '--landing', landing])
   t.equal(audit.code, 1)
   t.match(audit.stdout, /2 rows checked, 2 customers: 2 violations in 1 rows \(consent_after_run 2\)/)
@@ -133,7 +139,16 @@ t.test('a consent dated after the run\'s start fails the run\'s audit (flagged, 
   const before = await auditLakehouse(lakehouse, { landingDir: landing })
   t.match(before, { byReason: { no_consent: 0, consent_after_run: 2 }, source: { files: 1, notYetRead: 1 } })
   const second = await run({ landingDir: landing, lakehouseDir: lakehouse, mlJoin: 'same-customer' })
-  t.match(second.audit, { ok: false, rows: 1, violations: 2 }, 'ann is gone; bob\'s future consent is still let through by the jobs')
+  t.match(second.audit, { ok: true, rows: 0, violations: 0 }, 'ann is gone, and the run rebuilt the table without bob')
+})
+
+t.test('a run whose audit fails is flagged: its report\'s warning names the violations and the command that lists them', async (t) => {
+  const { formatWarnings } = await import('../../pipeline/report.js')
+  const lakehouse = await tempDir(t)
+  const report = await run({ landingDir: PUBLISHED, lakehouseDir: lakehouse })
+  t.same(formatWarnings(report).filter((w) => w.includes('privacy audit')), [], 'a passing audit adds no warning')
+  const failed = { ...report, audit: { ...report.audit!, ok: false, violations: 3, byReason: { ...report.audit!.byReason, no_consent: 3 } } }
+  t.match(formatWarnings(failed).join('\n'), /warning: the privacy audit found 3 consent violations in the machine-learning table \(no_consent 3\): stedi privacy audit --lakehouse /)
 })
 
 t.test('customer records: unreadable lines skipped, the latest record by lastUpdateDate then arrival', async (t) => {
