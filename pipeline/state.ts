@@ -238,6 +238,13 @@ export class StateStore {
        JOIN landing_files l ON l.path = r.path AND l.sha256 = r.sha256 ORDER BY r.path, l.run_id`)
   }
 
+  /** How many landing files retention deleted (0 on a lakehouse that never ran with it). */
+  async retiredCount (): Promise<number> {
+    const exists = await this.db.get("SELECT 1 AS yes FROM sqlite_master WHERE type = 'table' AND name = 'retired_landing_files'")
+    if (exists === undefined) return 0
+    return (await this.db.get<{ n: number }>('SELECT count(*) AS n FROM retired_landing_files'))?.n ?? 0
+  }
+
   async getMeta (key: string): Promise<string | undefined> {
     return (await this.db.get<{ value: string }>('SELECT value FROM meta WHERE key = ?', [key]))?.value
   }

@@ -248,3 +248,13 @@ t.test('the CLI: --retain-landing on pipeline run, schedule and start', async (t
   child.kill('SIGTERM')
   t.equal(await exited, 0)
 })
+
+t.test('--engine spark --full-refresh refuses a lakehouse with retired files (it would lose their rows)', async (t) => {
+  const landing = await tempDir(t)
+  const lakehouse = await tempDir(t)
+  await seedLanding(landing)
+  await run({ landingDir: landing, lakehouseDir: lakehouse, ...RETAIN })
+  const refused = await cli(['pipeline', 'run', '--engine', 'spark', '--full-refresh', '--landing', landing, '--lakehouse', lakehouse])
+  t.equal(refused.code, 1)
+  t.match(refused.stderr, /holds the rows of 3 landing files deleted by --retain-landing: .* run the full refresh with --engine duckdb, which keeps them \[PIPE_ERR_RETIRED_FULL_REFRESH\]/)
+})
