@@ -36,6 +36,8 @@ export interface RunReport {
   audit?: RunAudit
   durationMs: number
   timingsMs: Record<string, number>
+  /** with --retain-landing: landing files this run deleted after its commit, and their bytes */
+  retention?: { retired: number, bytes: number }
 }
 
 export function countsFromRows (rows: ReadonlyMap<TableName, number>): Counts {
@@ -101,5 +103,6 @@ export function formatSummary (report: RunReport): string {
     ? 'nothing new: tables unchanged'
     : `${num(files)} new landing files, ${num(records)} records read, ${num(quarantined)} quarantined`
   return `run ${report.runId} ${report.status} in ${formatDurationMs(report.durationMs)}: ${what}; ` +
-    `${num(report.counts.curated.machine_learning)} machine-learning rows at ${report.lakehouse}/curated/machine_learning_curated/`
+    `${num(report.counts.curated.machine_learning)} machine-learning rows at ${report.lakehouse}/curated/machine_learning_curated/` +
+    (report.retention !== undefined ? `; ${num(report.retention.retired)} landing files retired (${num(report.retention.bytes)} bytes)` : '')
 }
