@@ -1,4 +1,5 @@
 import { createLogger } from '../../common/logger.js'
+import { loadPrivacyKey } from '../../common/privacy-key.js'
 import { parseDurationMs } from '../../common/duration.js'
 import { identityProblem } from '../../contracts/topics.js'
 import { buildGateway } from '../../gateway/app.js'
@@ -133,7 +134,9 @@ Exit codes: 0 stopped cleanly, 1 failed (a port taken, a bad option), 3 another 
       maxPendingConnections: wholeNumber('--max-pending-connections', values['max-pending-connections']),
       maxConnectionsPerDevice: wholeNumber('--max-connections-per-device', values['max-connections-per-device']),
       rejectionRecords: rejectionRecords === undefined ? undefined : { perSecond: rejectionRecords, burst: rejectionRecords * 200 },
-      peers: values.peer
+      peers: values.peer,
+      // the key the state's erasures were made with (common/privacy-key.ts): env, key file, var/privacy-key
+      privacyKey: await loadPrivacyKey()
     }
     for (const k of Object.keys(input) as Array<keyof GatewayConfigInput>) if (input[k] === undefined) delete input[k]
     for (const k of ['maxRecords', 'maxBytes', 'maxAgeMs'] as const) if (input.batch![k] === undefined) delete input.batch![k]

@@ -206,6 +206,28 @@ export class Outbox {
   private checkpointing = false
   private checkpointTimer: NodeJS.Timeout | undefined
 
+  /**
+   * Runs work alone on both files (erasure): what was queued before the call is committed and in
+   * the ledger first, then commits, indexing and flush claims wait until work is done. The dedup
+   * store forgets what it remembered (it may name what work removes).
+   */
+  async lockedState<T> (work: (dbs: { outbox: Database, ledger: Database }) => Promise<T>): Promise<T> {
+    await this.log.drained()
+    await this.indexer.catchUp()
+    return await this.writer.exclusive(async () => await this.ledgerWriter.exclusive(async () => {
+      this.store.forget()
+      return await work({ outbox: this.writer.db, ledger: this.ledgerWriter.db })
+    }))
+  }
+
+  /** Records blanked out of waiting segments (erased): they no longer count as waiting. */
+  discount (dataset: DatasetName, records: number, bytes: number): void {
+    const t = this.totals.get(dataset)
+    if (t === undefined) return
+    t.records = Math.max(0, t.records - records)
+    t.bytes = Math.max(0, t.bytes - bytes)
+  }
+
   /** Resolves once every message committed so far is in the ledger (its outcome counted). */
   async settle (): Promise<void> { await this.indexer.catchUp() }
 
