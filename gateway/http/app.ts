@@ -144,7 +144,8 @@ export async function buildHttp (deps: HttpDeps): Promise<FastifyInstance> {
     if (deps.ingest.overloaded()) return await tooBusy(reply, 1000)
     const result = await deps.ingest.customers(records)
     if ('problems' in result) return await reply.code(400).send({ error: 'invalid_records', problems: result.problems })
-    return await reply.code(202).send(result)
+    const { erased, ...counts } = result
+    return await reply.code(202).send(erased > 0 ? { ...counts, erased } : counts)
   })
 
   app.post(ERASURES_PATH, {
@@ -197,7 +198,8 @@ export async function buildHttp (deps: HttpDeps): Promise<FastifyInstance> {
       const outcome = await deps.ingest.device(kind, device.identity, body, 'http', { neverFits: !admission.ok, reserved: admission.ok ? estimate : 0 })
       const rejected = outcome.rejected.map((r) => ({ index: r.index, reason: r.reason, detail: r.detail }))
       if (outcome.accepted + outcome.duplicates === 0 && rejected.length > 0) return await reply.code(400).send({ error: 'invalid_readings', rejected })
-      return await reply.code(202).send({ seq: outcome.seq, accepted: outcome.accepted, duplicates: outcome.duplicates, erased: outcome.erased, rejected })
+      // `erased` only when a tombstone covered some: the answer of every other device is as it was
+      return await reply.code(202).send({ seq: outcome.seq, accepted: outcome.accepted, duplicates: outcome.duplicates, ...(outcome.erased > 0 ? { erased: outcome.erased } : {}), rejected })
     })
   }
 
