@@ -180,7 +180,7 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
     timeouts: { connectMs: config.connectTimeoutMs, requestMs: config.requestTimeoutMs, keepAliveMs: config.keepAliveTimeoutMs },
     maxConnections: config.maxConnections,
     peers: config.peers,
-    privacy: { fingerprint: privacy.fingerprint, erase },
+    privacy: { fingerprint: privacy.fingerprint, erase, matcher: () => privacy.matcher() },
     readiness: [
       { name: 'broker', check: async () => listening ? undefined : 'the MQTT listener is not up' },
       { name: 'landing', check: async () => await sink.check() },

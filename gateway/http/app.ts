@@ -15,7 +15,8 @@ import type { Outbox } from '../outbox/outbox.js'
 import type { GatewayMetrics } from '../metrics.js'
 import { type LedgerAnswer, askPeers, mergeAnswers } from './ledger-peers.js'
 import { customersBody, erasureBody, erasureResponse, readingBody, readingsResponse } from './schemas.js'
-import type { Tombstone } from '../../contracts/privacy.js'
+import type { Tombstone, TombstoneMatcher } from '../../contracts/privacy.js'
+import { deviceErasedAt } from '../privacy/identity.js'
 import { ERASURES_PATH } from '../privacy/client.js'
 import type { ErasureReceipt } from '../privacy/receipt.js'
 import { tombstonesProblem } from '../privacy/store.js'
@@ -36,7 +37,7 @@ export interface HttpDeps {
   peers: readonly string[]
   maxConnections: number
   /** erasures on the live state: the configured key's fingerprint (undefined: no key) and the way in */
-  privacy: { fingerprint: string | undefined, erase: (tombstones: readonly Tombstone[]) => Promise<ErasureReceipt> }
+  privacy: { fingerprint: string | undefined, erase: (tombstones: readonly Tombstone[]) => Promise<ErasureReceipt>, matcher: () => TombstoneMatcher }
 }
 
 const noValidation = (): (() => boolean) => () => true
@@ -229,7 +230,12 @@ export async function buildHttp (deps: HttpDeps): Promise<FastifyInstance> {
       void reply.header('retry-after', Math.ceil(wait / 1000))
       return await reply.code(429).send({ error: 'rate_limited', retryAfterMs: wait })
     }
-    const own = await deps.outbox.lookup(datasetOfKind(kind), deviceKey(kind, device), seq !== undefined ? { seq } : { timestamp: timestamp! }) as LedgerAnswer
+    const found = await deps.outbox.lookup(datasetOfKind(kind), deviceKey(kind, device), seq !== undefined ? { seq } : { timestamp: timestamp! }) as LedgerAnswer
+    // what a tombstone covers was acknowledged and kept nowhere: the answer says so, with the time it covers
+    const erasedAt = deviceErasedAt(deps.privacy.matcher(), deviceKey(kind, device))
+    const own = erasedAt !== undefined && (timestamp === undefined || timestamp <= erasedAt)
+      ? { ...found, erased: { through: new Date(erasedAt).toISOString(), detail: 'this device\'s readings dated at or before this time were erased at its owner\'s request: acknowledged, never kept' } } as LedgerAnswer
+      : found
     if (local === true || deps.peers.length === 0) return own
     const query = new URLSearchParams({ kind, device, ...(seq !== undefined ? { seq: String(seq) } : { timestamp: String(timestamp) }) })
     return mergeAnswers(own, deps.outbox.gatewayId, await askPeers(deps.peers, `/v1/records?${query.toString()}`, req.headers.authorization))

@@ -2,7 +2,7 @@
 // key's fingerprint must match, B keeps flowing meanwhile, and no byte of the state names A after.
 import t from 'tap'
 import { eraseOnGateway } from '../../gateway/privacy/client.js'
-import { credential, landedLines, startGateway } from '../helpers/gateway.js'
+import { credential, landedLines, ledger, startGateway } from '../helpers/gateway.js'
 import { A, B, FINGERPRINT, KEY, accel, customer, scanFolder, steps, tombstonesOf } from './privacy-helpers.js'
 
 const post = async (base: string, path: string, cred: string, body: unknown): Promise<{ status: number, json: Record<string, any> }> => {
@@ -53,6 +53,9 @@ t.test('erasure on a running gateway', async (t) => {
   await t.rejects(eraseOnGateway(gw.httpUrl, credential('accelerometer', A.email), body), { code: 'GW_ERR_PRIVACY_REQUEST', status: 403 })
   const resent = await post(gw.httpUrl, '/v1/readings/accelerometer', credential('accelerometer', A.email), { seq: 1, readings: accel(old, 2) })
   t.match(resent, { status: 202, json: { accepted: 0, erased: 2 } })
+  const answer = await ledger(gw.httpUrl, 'accelerometer', A.email, { seq: 1 })
+  t.match(answer, { batch: null, readings: [], erased: { through: String } }, 'the ledger says the message was erased')
+  t.notOk('erased' in await ledger(gw.httpUrl, 'accelerometer', B.email, { seq: 1 }))
   const customers = await post(gw.httpUrl, '/v1/customers', credential('service', 'website'), [customer(A, old)])
   t.match(customers, { status: 202, json: { accepted: 0, erased: 1 } })
   const openapi = await (await fetch(`${gw.httpUrl}/docs/json`)).json() as { paths: Record<string, unknown> }
