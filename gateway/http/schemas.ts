@@ -84,7 +84,8 @@ export const erasureResponse = {
       tombstones: count,
       places: { type: 'object', additionalProperties: count },
       files: { type: 'array', items: { type: 'object', properties: { file: { type: 'string' }, bytesBefore: { type: 'integer' }, bytesAfter: { type: 'integer' } } } },
-      durationMs: { type: 'integer' }
+      durationMs: { type: 'integer' },
+      lockedMs: { type: 'integer', description: 'of which commits and acknowledgements waited' }
     }
   },
   400: { type: 'object', properties: { error: { type: 'string' }, message: { type: 'string' } } },

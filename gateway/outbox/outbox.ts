@@ -220,6 +220,24 @@ export class Outbox {
     }))
   }
 
+  /** Resolves once every message queued so far is committed and in the ledger. */
+  async settleQueued (): Promise<void> {
+    await this.log.drained()
+    await this.indexer.catchUp()
+  }
+
+  /** Writes (erasure) in short transactions of their own on each file, taking turns with the gateway's. */
+  readonly writers = {
+    outbox: async <T>(work: (db: Database) => Promise<T>): Promise<T> => await this.writer.transaction(work),
+    ledger: async <T>(work: (db: Database) => Promise<T>): Promise<T> => await this.ledgerWriter.transaction(work)
+  }
+
+  /** Forgets what the dedup store remembered (after erasure: it may name what went). */
+  forgetRecent (): void { this.store.forget() }
+
+  /** A read through the connection that sees both files (the ledger attached): it never holds up a writer. */
+  async read<T> (work: (db: Database) => Promise<T>): Promise<T> { return await work(this.reader) }
+
   /** Records blanked out of waiting segments (erased): they no longer count as waiting. */
   discount (dataset: DatasetName, records: number, bytes: number): void {
     const t = this.totals.get(dataset)

@@ -18,6 +18,8 @@ export interface ErasureReceipt {
   /** each SQLite file of the state, compacted: no deleted byte left in free pages or the log */
   files: Array<{ file: string, bytesBefore: number, bytesAfter: number }>
   durationMs: number
+  /** of which the outbox's writers were held (commits and acknowledgements waited) */
+  lockedMs: number
 }
 
 export type ErasurePlaces = ErasureReceipt['places']

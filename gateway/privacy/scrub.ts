@@ -3,7 +3,7 @@
 // overwritten with a blank of the same length ({} and spaces) and marked as a skip of its segment
 // (it never lands), rather than cut out and every pointer after it moved. Each step is its own
 // transaction and finds nothing more to do when run again: a run cut short is finished by the next.
-// The caller holds both write connections alone (the state lock, or the live outbox's writers).
+// Each step takes its turn on the writers like any other write: the ack path goes on in between.
 import type { DatasetName } from '../../contracts/datasets.js'
 import type { TombstoneMatcher } from '../../contracts/privacy.js'
 import type { Database } from '../../common/sqlite.js'
@@ -21,17 +21,9 @@ export interface ScrubResult {
   unclaimed: Map<DatasetName, { records: number, bytes: number }>
 }
 
-async function inTransaction<T> (db: Database, work: () => Promise<T>): Promise<T> {
-  await db.exec('BEGIN IMMEDIATE')
-  try {
-    const r = await work()
-    await db.exec('COMMIT')
-    return r
-  } catch (err) {
-    await db.exec('ROLLBACK').catch(() => undefined)
-    throw err
-  }
-}
+/** Runs work in a transaction of its own on one file's write connection (taking turns with the gateway's other writes). */
+export type Transaction = <T>(work: (db: Database) => Promise<T>) => Promise<T>
+export interface Writers { outbox: Transaction, ledger: Transaction }
 
 /** Disjoint, sorted ranges covering both lists. */
 export function mergeSkips (a: readonly Skip[], b: readonly Skip[]): Skip[] {
@@ -57,19 +49,55 @@ function covered (matcher: TombstoneMatcher, dataset: DatasetName, line: string)
 
 const blank = (bytes: number): string => bytes >= 2 ? '{}' + ' '.repeat(bytes - 2) : ' '.repeat(bytes)
 
-export async function scrubState (dbs: { outbox: Database, ledger: Database }, matcher: TombstoneMatcher): Promise<ScrubResult> {
-  const { outbox, ledger } = dbs
+/** Rows that may hold a covered record: the only ones scrubState needs to read again. */
+export interface Candidates { segments: number[], messages: number[], rejections: number[] }
+
+/**
+ * Finds the candidates through any connection that sees both files (the running gateway's reader:
+ * its ledger is attached), without holding a writer: the slow part (parsing every line) then
+ * does not hold up the ack path. Only rows already there can hold a covered record: what is
+ * committed later went through the ingest filter.
+ */
+export async function findCandidates (db: Database, matcher: TombstoneMatcher): Promise<Candidates> {
+  const found: Candidates = { segments: [], messages: [], rejections: [] }
+  for (let after = 0; ;) {
+    const rows = await db.all<{ id: number, dataset: DatasetName, lines: string }>('SELECT id, dataset, lines FROM segments WHERE id > ? ORDER BY id LIMIT ?', [after, CHUNK])
+    if (rows.length === 0) break
+    after = rows[rows.length - 1].id
+    for (const r of rows) if (r.lines.split('\n').some((l) => covered(matcher, r.dataset, l))) found.segments.push(r.id)
+  }
+  for (let after = 0; ;) {
+    const rows = await db.all<{ segment: number, messages: string }>('SELECT segment, messages FROM segment_messages WHERE segment > ? ORDER BY segment LIMIT ?', [after, CHUNK])
+    if (rows.length === 0) break
+    after = rows[rows.length - 1].segment
+    for (const r of rows) {
+      if (unpackEntries(r.messages).some((e) => deviceErasedAt(matcher, e.device) !== undefined || e.rejections.some((j) => namesErased(matcher, j[3])))) found.messages.push(r.segment)
+    }
+  }
+  for (let after = 0; ;) {
+    const rows = await db.all<{ id: number, detail: string }>('SELECT id, detail FROM rejections WHERE id > ? ORDER BY id LIMIT 5000', [after])
+    if (rows.length === 0) break
+    after = rows[rows.length - 1].id
+    for (const r of rows) if (namesErased(matcher, r.detail)) found.rejections.push(r.id)
+  }
+  return found
+}
+
+/** Scrubs the state; `only` limits the reading of lines and details to rows findCandidates named. */
+export async function scrubState (tx: Writers, matcher: TombstoneMatcher, only?: Candidates): Promise<ScrubResult> {
+  const within = (ids: number[] | undefined, column: string): [string, unknown[]] =>
+    ids === undefined ? ['', []] : [` AND ${column} IN (SELECT value FROM json_each(?))`, [JSON.stringify(ids)]]
   const places = emptyPlaces()
   const unclaimed = new Map<DatasetName, { records: number, bytes: number }>()
   // pages freed from here on are zeroed: a deleted row leaves no copy in the file
-  await outbox.exec('PRAGMA secure_delete = ON')
-  await ledger.exec('PRAGMA secure_delete = ON')
+  await tx.outbox(async (db) => await db.exec('PRAGMA secure_delete = ON'))
+  await tx.ledger(async (db) => await db.exec('PRAGMA secure_delete = ON'))
 
   // 1. segment lines
   const claimedThrough = new Map<string, number>()
-  for (const r of await outbox.all<{ dataset: string, last: number | null }>('SELECT dataset, max(last_id) AS last FROM flushes GROUP BY dataset')) claimedThrough.set(r.dataset, r.last ?? 0)
+  for (const r of await tx.outbox(async (outbox) => await outbox.all<{ dataset: string, last: number | null }>('SELECT dataset, max(last_id) AS last FROM flushes GROUP BY dataset'))) claimedThrough.set(r.dataset, r.last ?? 0)
   for (let after = 0; ;) {
-    const rows = await outbox.all<{ id: number, dataset: DatasetName, lines: string }>('SELECT id, dataset, lines FROM segments WHERE id > ? ORDER BY id LIMIT ?', [after, CHUNK])
+    const rows = await tx.outbox(async (outbox) => await outbox.all<{ id: number, dataset: DatasetName, lines: string }>(`SELECT id, dataset, lines FROM segments WHERE id > ?${within(only?.segments, 'id')[0]} ORDER BY id LIMIT ?`, [after, ...within(only?.segments, 'id')[1], CHUNK]))
     if (rows.length === 0) break
     after = rows[rows.length - 1].id
     for (const row of rows) {
@@ -86,11 +114,11 @@ export async function scrubState (dbs: { outbox: Database, ledger: Database }, m
       if (hit.length === 0) continue
       const ranges = toRanges(hit)
       // the skips first: a run cut between the two finds the lines again and merges the same ranges
-      await inTransaction(ledger, async () => {
+      await tx.ledger(async (ledger) => {
         const old = await ledger.get<{ ranges: string }>('SELECT ranges FROM skips WHERE segment = ?', [row.id])
         await ledger.run('INSERT OR REPLACE INTO skips (segment, ranges) VALUES (?, ?)', [row.id, JSON.stringify(mergeSkips(old === undefined ? [] : JSON.parse(old.ranges) as Skip[], ranges))])
       })
-      await inTransaction(outbox, async () => {
+      await tx.outbox(async (outbox) => {
         // a claimed flush not yet landed keeps its own copy of its segments' skips
         const flushes = await outbox.all<{ id: number, skips: string | null }>(
           'SELECT id, skips FROM flushes WHERE dataset = ? AND first_id <= ? AND last_id >= ? AND done_ms IS NULL', [row.dataset, row.id, row.id])
@@ -115,7 +143,7 @@ export async function scrubState (dbs: { outbox: Database, ledger: Database }, m
 
   // 2. the message lists (who sent what): entries of erased identities go, quoted ones are redacted
   for (let after = 0; ;) {
-    const rows = await outbox.all<{ segment: number, messages: string }>('SELECT segment, messages FROM segment_messages WHERE segment > ? ORDER BY segment LIMIT ?', [after, CHUNK])
+    const rows = await tx.outbox(async (outbox) => await outbox.all<{ segment: number, messages: string }>(`SELECT segment, messages FROM segment_messages WHERE segment > ?${within(only?.messages, 'segment')[0]} ORDER BY segment LIMIT ?`, [after, ...within(only?.messages, 'segment')[1], CHUNK]))
     if (rows.length === 0) break
     after = rows[rows.length - 1].segment
     const changed: Array<[string, number]> = []
@@ -136,21 +164,21 @@ export async function scrubState (dbs: { outbox: Database, ledger: Database }, m
       if (dirty) changed.push([packEntries(kept), row.segment])
     }
     if (changed.length > 0) {
-      await inTransaction(outbox, async () => { for (const c of changed) await outbox.run('UPDATE segment_messages SET messages = ? WHERE segment = ?', c) })
+      await tx.outbox(async (outbox) => { for (const c of changed) await outbox.run('UPDATE segment_messages SET messages = ? WHERE segment = ?', c) })
       places.segmentMessages.rewritten += changed.length
     }
   }
 
   // 3. the ledger: delivery rows and groups (the dedup keys), itemized and counted refusals
-  const devices = await ledger.all<{ device: string }>(
-    'SELECT device FROM deliveries UNION SELECT device FROM delivery_groups UNION SELECT device FROM rejections UNION SELECT device FROM rejection_totals')
+  const devices = await tx.ledger(async (ledger) => await ledger.all<{ device: string }>(
+    'SELECT device FROM deliveries UNION SELECT device FROM delivery_groups UNION SELECT device FROM rejections UNION SELECT device FROM rejection_totals'))
   const erasedDevices: Array<[string, number]> = []
   for (const { device } of devices) {
     const at = deviceErasedAt(matcher, device)
     if (at !== undefined) erasedDevices.push([device, at])
   }
   const keys = JSON.stringify(erasedDevices)
-  await inTransaction(ledger, async () => {
+  await tx.ledger(async (ledger) => {
     if (erasedDevices.length > 0) {
       places.deliveries.removed += (await ledger.run(`DELETE FROM deliveries WHERE id IN (SELECT d.id FROM json_each(?) k JOIN deliveries d ON d.device = k.value->>0
         WHERE d.max_ts IS NULL OR d.max_ts <= k.value->>1)`, [keys])).changes
@@ -164,7 +192,7 @@ export async function scrubState (dbs: { outbox: Database, ledger: Database }, m
     // another device's refusal may quote an erased identity (a payload naming somebody else)
     const quoted: number[] = []
     for (let after = 0; ;) {
-      const rows = await ledger.all<{ id: number, detail: string }>('SELECT id, detail FROM rejections WHERE id > ? ORDER BY id LIMIT 5000', [after])
+      const rows = await ledger.all<{ id: number, detail: string }>(`SELECT id, detail FROM rejections WHERE id > ?${within(only?.rejections, 'id')[0]} ORDER BY id LIMIT 5000`, [after, ...within(only?.rejections, 'id')[1]])
       if (rows.length === 0) break
       after = rows[rows.length - 1].id
       for (const r of rows) if (namesErased(matcher, r.detail)) quoted.push(r.id)
