@@ -33,6 +33,9 @@ SIGTERM or SIGINT: stop accepting, land everything acknowledged, exit 0.
 
 Device credentials derive from STEDI_GATEWAY_SECRET (STEDI_GATEWAY_SECRET_PREVIOUS is also
 accepted during a rotation); \`stedi devices token\` prints one.
+The privacy key (STEDI_PRIVACY_KEY, else the file STEDI_PRIVACY_KEY_FILE, else var/privacy-key)
+is needed once the state holds erasures (a missing or other key is refused, GW_ERR_PRIVACY_KEY),
+and to take erasures at POST /v1/privacy/erasures.
 
   --landing DIR|s3://BUCKET/PREFIX  landing root (default var/landing); an S3 location lands each
                             file as an object (credentials, region and endpoint the AWS way:
