@@ -25,6 +25,11 @@ import { type GatewayMetrics, createMetrics } from './metrics.js'
 import { Outbox } from './outbox/outbox.js'
 import { REJECTION_LIMITS } from './outbox/rejection-budget.js'
 import { acquireStateLock } from './outbox/state-lock.js'
+import type { Tombstone } from '../contracts/privacy.js'
+import { applyErasure } from './privacy/apply.js'
+import { type PrivacyGate, openPrivacyGate } from './privacy/gate.js'
+import { createLogIds } from './privacy/log-id.js'
+import type { ErasureReceipt } from './privacy/receipt.js'
 import { type StateBudget, createStateBudget } from './state-budget.js'
 
 export interface Gateway {
@@ -38,12 +43,22 @@ export interface Gateway {
   readonly metrics: GatewayMetrics
   /** the state folder's size within its budget */
   readonly state: StateBudget
+  readonly privacy: PrivacyGate
+  /** applies tombstones to the live state (POST /v1/privacy/erasures); one erasure at a time */
+  erase: (tombstones: readonly Tombstone[]) => Promise<ErasureReceipt>
 }
 
 export async function buildGateway (config: GatewayConfig, options: { logger: Logger, sink?: Sink }): Promise<Gateway> {
   const logger = options.logger.child({ component: 'gateway' })
   const metrics = createMetrics()
   const lock = await acquireStateLock(config.stateDir)
+  let privacy: PrivacyGate
+  try {
+    privacy = await openPrivacyGate(config.stateDir, config.privacyKey)
+  } catch (err) {
+    await lock.release()
+    throw err
+  }
   let outbox: Outbox
   try {
     outbox = await Outbox.open(config.stateDir, {
@@ -61,6 +76,7 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
       }
     })
   } catch (err) {
+    await privacy.close()
     await lock.release()
     throw err
   }
@@ -69,12 +85,23 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
     sink = options.sink ?? await createSink(config, metrics)
   } catch (err) {
     await outbox.release()
+    await privacy.close()
     await lock.release()
     throw err
   }
   const batcher = createBatcher({ outbox, sink, policy: config.batch, metrics, logger })
   const budget = createStateBudget({ outbox, maxBytes: config.maxStateBytes, retentionMs: config.ledgerRetentionMs, logger })
-  const ingest = createIngest({ config, outbox, batcher, metrics, stateFull: budget.full })
+  const ingest = createIngest({ config, outbox, batcher, metrics, stateFull: budget.full, erasures: () => privacy.matcher() })
+  // identities never reach the logs in clear: a keyed short hash names a device instead
+  const logIds = createLogIds(config.privacyKey ?? config.secrets[0])
+  let erasing: Promise<unknown> = Promise.resolve()
+  const erase = async (tombstones: readonly Tombstone[]): Promise<ErasureReceipt> => {
+    const run = erasing.then(async () => await applyErasure(privacy, outbox, tombstones))
+    erasing = run.catch(() => undefined)
+    const receipt = await run
+    logger.info({ tombstones: receipt.tombstones, places: receipt.places, durationMs: receipt.durationMs }, 'erasure applied to the gateway state')
+    return receipt
+  }
 
   const perIdentity = createConnectionsPerIdentity(config.maxConnectionsPerDevice)
   const broker = await Aedes.createBroker({
@@ -83,11 +110,11 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
     maxInflightInbound: 16,
     preConnect: createPreConnect(metrics),
     authenticate: createAuthenticate(config.secrets, config.allowAnonymous, perIdentity, () => { metrics.connectionsClosed.inc({ transport: 'mqtt', reason: 'too_many_connections' }) }),
-    authorizePublish: createAuthorizePublish({ ingest, metrics, logger, allowAnonymous: config.allowAnonymous, maxAckDelayMs: config.maxAckDelayMs }),
+    authorizePublish: createAuthorizePublish({ ingest, metrics, logger, logIds, allowAnonymous: config.allowAnonymous, maxAckDelayMs: config.maxAckDelayMs }),
     authorizeSubscribe: createAuthorizeSubscribe({ metrics, allowAnonymous: config.allowAnonymous }),
     authorizeForward: createAuthorizeForward(config.allowAnonymous)
   })
-  broker.on('clientError', (client, err) => { logger.debug({ client: client.id, err: err.message }, 'client error') })
+  broker.on('clientError', (client, err) => { logger.debug({ device: logIds.ofClient(devices.get(client)), err: err.message }, 'client error') })
   // every connection goes through the packet guard; all are tracked so that close can cut them,
   // and those not yet authenticated are bounded, so that silent sockets cannot crowd devices out
   const connections = new Set<Duplex>()
@@ -153,6 +180,7 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
     timeouts: { connectMs: config.connectTimeoutMs, requestMs: config.requestTimeoutMs, keepAliveMs: config.keepAliveTimeoutMs },
     maxConnections: config.maxConnections,
     peers: config.peers,
+    privacy: { fingerprint: privacy.fingerprint, erase, matcher: () => privacy.matcher() },
     readiness: [
       { name: 'broker', check: async () => listening ? undefined : 'the MQTT listener is not up' },
       { name: 'landing', check: async () => await sink.check() },
@@ -217,7 +245,9 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
       await batcher.stop()
       await batcher.drain().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'final flush failed; the readings stay in the outbox for the next start'))
       await sink.close()
+      await erasing
       await outbox.release()
+      await privacy.close()
       await lock.release()
     })()
     await closing
@@ -229,6 +259,8 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
     batcher,
     metrics,
     state: budget,
+    privacy,
+    erase,
     start: async () => {
       try {
         await batcher.start()

@@ -87,6 +87,8 @@ export interface GatewayConfig {
   readonly peers: readonly string[]
   /** itemized rejection records per device: sustained per second, and the burst; the rest are counted */
   readonly rejectionRecords: { readonly perSecond: number, readonly burst: number }
+  /** the privacy key (common/privacy-key.ts): needed once the state holds erasures, and to take erasures */
+  readonly privacyKey?: Uint8Array
 }
 
 export type GatewayConfigInput = Partial<Omit<GatewayConfig, 'batch' | 'rateLimit' | 'rejectionRecords' | 'peers'>> & {
