@@ -74,16 +74,19 @@ SIGINT: stop accepting, land what was acknowledged, promote it once more, exit 0
       throw err
     }
     const logger = createLogger({ destination: process.stderr })
+    // the key of erasures, kept with the platform's other secret (var/privacy-key unless set)
+    const privacyKey = await loadPrivacyKey({ env: { ...process.env, STEDI_PRIVACY_KEY_FILE: process.env.STEDI_PRIVACY_KEY_FILE ?? path.join(varDir, 'privacy-key') } })
     const gatewayConfig = createGatewayConfig({
       landingDir: landing.kind === 'local' ? landing.path : path.join(varDir, 'landing'),
       ...(landing.kind === 's3' ? { sink: 's3' as const, s3: { bucket: landing.bucket, prefix: landing.prefix, connection: s3! } } : {}),
       stateDir: path.join(varDir, 'gateway'),
       mqttPort: wholeNumber('--mqtt-port', values['mqtt-port']),
       httpPort: wholeNumber('--http-port', values['http-port']),
-      secrets: [await platformSecret(varDir)]
+      secrets: [await platformSecret(varDir)],
+      privacyKey
     })
     const pipelineConfig = createPipelineConfig({
-      landingDir: locationText(landing), lakehouseDir: locationText(lakehouse), s3, waitMs: 60_000, privacyKey: await loadPrivacyKey(),
+      landingDir: locationText(landing), lakehouseDir: locationText(lakehouse), s3, waitMs: 60_000, privacyKey,
       retainLandingMs: durationFlag('--retain-landing', values['retain-landing'], '30d or 12h')
     })
     const gw = await buildGateway(gatewayConfig, { logger })
