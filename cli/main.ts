@@ -18,6 +18,7 @@ const COMMANDS: Entry[] = [
   { name: 'privacy report', summary: 'where a customer\'s data is, by zone, table and file, and under which consent', load: async () => (await import('./commands/privacy.js')).privacyReport },
   { name: 'counts', summary: 'print the row counts of the current table versions', load: async () => (await import('./commands/read.js')).counts },
   { name: 'query', summary: 'read-only SQL over the zone tables by their seed names', load: async () => (await import('./commands/read.js')).query },
+  { name: 'privacy audit', summary: 'prove that the machine-learning table holds only customers who consented to research', load: async () => (await import('./commands/privacy-audit.js')).privacyAudit },
   { name: 'gateway', summary: 'run the device gateway: MQTT broker and HTTP API writing landing files', load: async () => (await import('./commands/gateway.js')).gateway },
   { name: 'devices token', summary: 'print the credential of a device (or a service) for the gateway secret', load: async () => (await import('./commands/gateway.js')).devicesToken },
   { name: 'devices revoke', summary: 'revoke a device\'s credentials (every gateway following the revocation list disconnects it)', load: async () => (await import('./commands/gateway.js')).devicesRevoke },

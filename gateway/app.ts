@@ -31,6 +31,11 @@ import { Outbox } from './outbox/outbox.js'
 import { REJECTION_LIMITS } from './outbox/rejection-budget.js'
 import { acquireStateLock } from './outbox/state-lock.js'
 import { NO_REVOCATIONS, type RevocationList, watchRevocations } from './revocations.js'
+import type { Tombstone } from '../contracts/privacy.js'
+import { applyErasure } from './privacy/apply.js'
+import { type PrivacyGate, openPrivacyGate } from './privacy/gate.js'
+import { createLogIds } from './privacy/log-id.js'
+import type { ErasureReceipt } from './privacy/receipt.js'
 import { type StateBudget, createStateBudget } from './state-budget.js'
 
 export interface Gateway {
@@ -44,6 +49,9 @@ export interface Gateway {
   readonly metrics: GatewayMetrics
   /** the state folder's size within its budget */
   readonly state: StateBudget
+  readonly privacy: PrivacyGate
+  /** applies tombstones to the live state (POST /v1/privacy/erasures); one erasure at a time */
+  erase: (tombstones: readonly Tombstone[]) => Promise<ErasureReceipt>
 }
 
 export async function buildGateway (config: GatewayConfig, options: { logger: Logger, sink?: Sink }): Promise<Gateway> {
@@ -52,6 +60,13 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
   // TLS files are read before anything is opened: a bad one is one line at start
   const tlsOptions = config.tls === undefined ? undefined : await loadTls(config.tls)
   const lock = await acquireStateLock(config.stateDir)
+  let privacy: PrivacyGate
+  try {
+    privacy = await openPrivacyGate(config.stateDir, config.privacyKey)
+  } catch (err) {
+    await lock.release()
+    throw err
+  }
   let outbox: Outbox
   try {
     outbox = await Outbox.open(config.stateDir, {
@@ -69,6 +84,7 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
       }
     })
   } catch (err) {
+    await privacy.close()
     await lock.release()
     throw err
   }
@@ -77,12 +93,23 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
     sink = options.sink ?? await createSink(config, metrics)
   } catch (err) {
     await outbox.release()
+    await privacy.close()
     await lock.release()
     throw err
   }
   const batcher = createBatcher({ outbox, sink, policy: config.batch, metrics, logger })
   const budget = createStateBudget({ outbox, maxBytes: config.maxStateBytes, retentionMs: config.ledgerRetentionMs, logger })
-  const ingest = createIngest({ config, outbox, batcher, metrics, stateFull: budget.full })
+  const ingest = createIngest({ config, outbox, batcher, metrics, stateFull: budget.full, erasures: () => privacy.matcher() })
+  // identities never reach the logs in clear: a keyed short hash names a device instead
+  const logIds = createLogIds(config.privacyKey ?? config.secrets[0])
+  let erasing: Promise<unknown> = Promise.resolve()
+  const erase = async (tombstones: readonly Tombstone[]): Promise<ErasureReceipt> => {
+    const run = erasing.then(async () => await applyErasure(privacy, outbox, tombstones))
+    erasing = run.catch(() => undefined)
+    const receipt = await run
+    logger.info({ tombstones: receipt.tombstones, places: receipt.places, durationMs: receipt.durationMs }, 'erasure applied to the gateway state')
+    return receipt
+  }
 
   const perIdentity = createConnectionsPerIdentity(config.maxConnectionsPerDevice)
   const failures = createAuthFailures({ logger, counter: metrics.authFailures, intervalMs: config.authFailureLogIntervalMs })
@@ -110,11 +137,11 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
       revocations,
       failures
     }),
-    authorizePublish: createAuthorizePublish({ ingest, metrics, logger, allowAnonymous: config.allowAnonymous, maxAckDelayMs: config.maxAckDelayMs }),
+    authorizePublish: createAuthorizePublish({ ingest, metrics, logger, logIds, allowAnonymous: config.allowAnonymous, maxAckDelayMs: config.maxAckDelayMs }),
     authorizeSubscribe: createAuthorizeSubscribe({ metrics, allowAnonymous: config.allowAnonymous }),
     authorizeForward: createAuthorizeForward(config.allowAnonymous)
   })
-  broker.on('clientError', (client, err) => { logger.debug({ client: client.id, err: err.message }, 'client error') })
+  broker.on('clientError', (client, err) => { logger.debug({ device: logIds.ofClient(devices.get(client)), err: err.message }, 'client error') })
   disconnectRevoked = () => {
     let n = 0
     for (const client of liveClients) {
@@ -232,6 +259,7 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
     revocations,
     failures,
     certificateOf: (req) => socketCertificates.get(req.socket),
+    privacy: { fingerprint: privacy.fingerprint, erase, matcher: () => privacy.matcher() },
     readiness: [
       { name: 'broker', check: async () => listening ? undefined : 'the MQTT listener is not up' },
       { name: 'landing', check: async () => await sink.check() },
@@ -312,7 +340,9 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
       await batcher.stop()
       await batcher.drain().catch((err: unknown) => logger.error({ err: (err as Error).message }, 'final flush failed; the readings stay in the outbox for the next start'))
       await sink.close()
+      await erasing
       await outbox.release()
+      await privacy.close()
       await lock.release()
     })()
     await closing
@@ -324,6 +354,8 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
     batcher,
     metrics,
     state: budget,
+    privacy,
+    erase,
     start: async () => {
       try {
         await batcher.start()

@@ -88,6 +88,8 @@ export interface GatewayConfig {
   readonly peers: readonly string[]
   /** itemized rejection records per device: sustained per second, and the burst; the rest are counted */
   readonly rejectionRecords: { readonly perSecond: number, readonly burst: number }
+  /** the privacy key (common/privacy-key.ts): needed once the state holds erasures, and to take erasures */
+  readonly privacyKey?: Uint8Array
   /** TLS: the MQTT port speaks MQTT over TLS and the HTTP port HTTPS (wss at /mqtt); PEM files */
   readonly tls?: TlsConfig
   /** with TLS only: a plaintext MQTT listener on this port too (0 = any free port); absent, none */

@@ -9,7 +9,9 @@ export const GATEWAY_ERRORS = Object.freeze({
   GW_ERR_STATE_BUSY: 'another gateway holds the state folder',
   GW_ERR_LANDING: 'the landing folder is not writable',
   GW_ERR_SINK: 'the sink failed to publish a batch',
-  GW_ERR_CLOSED: 'the gateway is shutting down'
+  GW_ERR_CLOSED: 'the gateway is shutting down',
+  GW_ERR_PRIVACY_KEY: 'the state holds erasures and the privacy key is missing or another one',
+  GW_ERR_PRIVACY_REQUEST: 'an erasure request is malformed, or the gateway refused it'
 } as const)
 
 export type GatewayErrorCode = keyof typeof GATEWAY_ERRORS

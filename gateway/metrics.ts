@@ -69,6 +69,7 @@ export interface GatewayMetrics {
   accepted: Counter
   rejected: Counter
   deduplicated: Counter
+  erased: Counter
   batchesFlushed: Counter
   bytesFlushed: Counter
   recordsFlushed: Counter
@@ -98,6 +99,7 @@ export function createMetrics (): GatewayMetrics {
     accepted: new Counter('stedi_readings_accepted_total', 'readings acknowledged and kept to land (counted when the ledger has ruled out a redelivery), by dataset'),
     rejected: new Counter('stedi_readings_rejected_total', 'readings acknowledged but refused as invalid (never landed), by dataset and reason'),
     deduplicated: new Counter('stedi_readings_deduplicated_total', 'readings already accepted before (redeliveries), by dataset'),
+    erased: new Counter('stedi_readings_erased_total', 'readings acknowledged and dropped because a tombstone covers them (an erased customer\'s), by dataset'),
     batchesFlushed: new Counter('stedi_batches_flushed_total', 'landing files (or Firehose batches) published, by dataset'),
     bytesFlushed: new Counter('stedi_bytes_flushed_total', 'bytes of landing records published, by dataset'),
     recordsFlushed: new Counter('stedi_records_flushed_total', 'landing records published, by dataset'),
@@ -118,7 +120,7 @@ export function createMetrics (): GatewayMetrics {
     ackLatency: new Histogram('stedi_ack_latency_seconds', 'time from a message\'s arrival to its acknowledgement', [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]),
     addGauge: (name: string, help: string, read: () => Array<[Labels, number]>) => { gauges.push(new Gauge(name, help, read)) },
     render: () => [
-      m.received, m.accepted, m.rejected, m.deduplicated, m.refused, m.refusals, m.seqConflicts, m.notItemized, m.batchesFlushed, m.bytesFlushed, m.recordsFlushed, m.sinkErrors, m.s3Objects, m.s3Bytes, m.s3Retries, m.s3Errors, m.aclDenied, m.connectionsClosed, m.willsDropped, m.authFailures,
+      m.received, m.accepted, m.rejected, m.deduplicated, m.erased, m.refused, m.refusals, m.seqConflicts, m.notItemized, m.batchesFlushed, m.bytesFlushed, m.recordsFlushed, m.sinkErrors, m.s3Objects, m.s3Bytes, m.s3Retries, m.s3Errors, m.aclDenied, m.connectionsClosed, m.willsDropped, m.authFailures,
       m.flushLatency, m.ackLatency, ...gauges
     ].map((x) => x.render()).join('\n') + '\n'
   }

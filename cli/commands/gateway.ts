@@ -1,5 +1,6 @@
 import path from 'node:path'
 import { createLogger } from '../../common/logger.js'
+import { loadPrivacyKey } from '../../common/privacy-key.js'
 import { parseDurationMs } from '../../common/duration.js'
 import { identityProblem } from '../../contracts/topics.js'
 import { buildGateway } from '../../gateway/app.js'
@@ -68,6 +69,9 @@ SIGTERM or SIGINT: stop accepting, land everything acknowledged, exit 0.
 
 Device credentials derive from STEDI_GATEWAY_SECRET (STEDI_GATEWAY_SECRET_PREVIOUS is also
 accepted during a rotation); \`stedi devices token\` prints one.
+The privacy key (STEDI_PRIVACY_KEY, else the file STEDI_PRIVACY_KEY_FILE, else var/privacy-key)
+is needed once the state holds erasures (a missing or other key is refused, GW_ERR_PRIVACY_KEY),
+and to take erasures at POST /v1/privacy/erasures.
 
   --landing DIR|s3://BUCKET/PREFIX  landing root (default var/landing); an S3 location lands each
                             file as an object (credentials, region and endpoint the AWS way:
@@ -172,7 +176,9 @@ Exit codes: 0 stopped cleanly, 1 failed (a port taken, a bad option), 3 another 
       maxConnectionsPerDevice: wholeNumber('--max-connections-per-device', values['max-connections-per-device']),
       rejectionRecords: rejectionRecords === undefined ? undefined : { perSecond: rejectionRecords, burst: rejectionRecords * 200 },
       peers: values.peer,
-      ...tlsInput(values, path.join('var', REVOCATION_LIST_NAME))
+      ...tlsInput(values, path.join('var', REVOCATION_LIST_NAME)),
+      // the key the state's erasures were made with (common/privacy-key.ts): env, key file, var/privacy-key
+      privacyKey: await loadPrivacyKey()
     }
     for (const k of Object.keys(input) as Array<keyof GatewayConfigInput>) if (input[k] === undefined) delete input[k]
     for (const k of ['maxRecords', 'maxBytes', 'maxAgeMs'] as const) if (input.batch![k] === undefined) delete input.batch![k]

@@ -14,7 +14,7 @@ import { formatAccounting, formatCountsTable, formatSummary, formatWarnings } fr
 import { runPipeline } from '../../pipeline/run.js'
 import { runSchedule } from '../../pipeline/schedule.js'
 import { loadPrivacyKey } from '../../common/privacy-key.js'
-import { type Command, UsageError, parse, wholeNumber } from '../args.js'
+import { type Command, UsageError, durationFlag, parse, wholeNumber } from '../args.js'
 import { createProgress } from '../progress.js'
 import { SECRET_FILE_NAME, secretsFromEnv } from '../gateway-secret.js'
 import { REVOCATION_LIST_NAME, TLS_OPTIONS, TLS_USAGE, listenerUrls, tlsInput } from './gateway.js'
@@ -38,7 +38,7 @@ async function platformSecret (varDir: string): Promise<string> {
 
 export const start: Command = {
   name: 'start',
-  usage: `stedi start [--var DIR] [--landing LOC] [--lakehouse LOC] [--every DURATION] [--mqtt-port N] [--http-port N]
+  usage: `stedi start [--var DIR] [--landing LOC] [--lakehouse LOC] [--every DURATION] [--retain-landing DURATION] [--mqtt-port N] [--http-port N]
                    [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--mqtt-plain-port N] [--revocation-list FILE]
 
 The platform in one process on embedded defaults: the gateway (embedded broker, local landing,
@@ -51,13 +51,15 @@ SIGINT: stop accepting, land what was acknowledged, promote it once more, exit 0
                             (S3 the AWS way: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION,
                             AWS_ENDPOINT_URL_S3 or --s3-endpoint URL for an S3-compatible server)
   --every DURATION          promotion interval (default 1m)
+  --retain-landing DURATION after each promotion, delete the landing files already promoted and last
+                            modified more than DURATION ago, e.g. 30d (default: keep them)
   --mqtt-port N             (default 1883; 0 = any free port)
   --http-port N             (default 8080; 0 = any free port)
 ${TLS_USAGE} (default DIR/${REVOCATION_LIST_NAME})`,
   run: async (argv) => {
     const { values } = parse(argv, {
       var: { type: 'string' }, every: { type: 'string' }, 'mqtt-port': { type: 'string' }, 'http-port': { type: 'string' },
-      landing: { type: 'string' }, lakehouse: { type: 'string' }, 's3-endpoint': { type: 'string' }, ...TLS_OPTIONS
+      landing: { type: 'string' }, lakehouse: { type: 'string' }, 's3-endpoint': { type: 'string' }, 'retain-landing': { type: 'string' }, ...TLS_OPTIONS
     })
     if (values.help === true) { console.log(start.usage); return 0 }
     const varDir = path.resolve(values.var ?? 'var')
@@ -75,6 +77,8 @@ ${TLS_USAGE} (default DIR/${REVOCATION_LIST_NAME})`,
       throw err
     }
     const logger = createLogger({ destination: process.stderr })
+    // the key of erasures, kept with the platform's other secret (var/privacy-key unless set)
+    const privacyKey = await loadPrivacyKey({ env: { ...process.env, STEDI_PRIVACY_KEY_FILE: process.env.STEDI_PRIVACY_KEY_FILE ?? path.join(varDir, 'privacy-key') } })
     const gatewayConfig = createGatewayConfig({
       landingDir: landing.kind === 'local' ? landing.path : path.join(varDir, 'landing'),
       ...(landing.kind === 's3' ? { sink: 's3' as const, s3: { bucket: landing.bucket, prefix: landing.prefix, connection: s3! } } : {}),
@@ -82,15 +86,20 @@ ${TLS_USAGE} (default DIR/${REVOCATION_LIST_NAME})`,
       mqttPort: wholeNumber('--mqtt-port', values['mqtt-port']),
       httpPort: wholeNumber('--http-port', values['http-port']),
       secrets: [await platformSecret(varDir)],
-      ...tlsInput(values, path.join(varDir, REVOCATION_LIST_NAME))
+      ...tlsInput(values, path.join(varDir, REVOCATION_LIST_NAME)),
+      privacyKey
     })
-    const pipelineConfig = createPipelineConfig({ landingDir: locationText(landing), lakehouseDir: locationText(lakehouse), s3, waitMs: 60_000, privacyKey: await loadPrivacyKey() })
+    const pipelineConfig = createPipelineConfig({
+      landingDir: locationText(landing), lakehouseDir: locationText(lakehouse), s3, waitMs: 60_000, privacyKey,
+      retainLandingMs: durationFlag('--retain-landing', values['retain-landing'], '30d or 12h')
+    })
     const gw = await buildGateway(gatewayConfig, { logger })
     const ports = await gw.start()
     const controller = new AbortController()
     const schedule = runSchedule(pipelineConfig, { everyMs, logger: logger.child({ component: 'scheduler' }), signal: controller.signal })
     console.log(`stedi platform ready: ${listenerUrls(gatewayConfig.host, gatewayConfig.tls !== undefined, ports)} ` +
-      `landing=${pipelineConfig.landingDir} lakehouse=${pipelineConfig.lakehouseDir} promotion every ${everyMs} ms`)
+      `landing=${pipelineConfig.landingDir} lakehouse=${pipelineConfig.lakehouseDir} promotion every ${everyMs} ms` +
+      (pipelineConfig.retainLandingMs !== undefined ? ` landing retained ${pipelineConfig.retainLandingMs} ms` : ''))
     await new Promise<void>((resolve) => {
       process.once('SIGTERM', () => resolve())
       process.once('SIGINT', () => resolve())
@@ -100,7 +109,7 @@ ${TLS_USAGE} (default DIR/${REVOCATION_LIST_NAME})`,
     await schedule
     await gw.close()
     const report = await runPipeline(pipelineConfig)
-    logger.info({ run: report.runId, status: report.status, counts: report.counts }, 'stopped')
+    logger.info({ run: report.runId, status: report.status, counts: report.counts, retention: report.retention }, 'stopped')
     return 0
   }
 }

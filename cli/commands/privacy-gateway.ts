@@ -1,11 +1,47 @@
-// Erasure's reach into gateways: a stopped gateway's state folder, or a running gateway through its
-// HTTP API (it owns its state while it runs). The tombstones travel as keyed hashes.
-import type { Tombstone } from '../../contracts/privacy.js'
+// Erasure's reach into gateways: a stopped gateway's state folder (--gateway-state), or a running
+// gateway through its HTTP API (--gateway URL: it owns its state while it runs). Tombstones travel
+// as keyed hashes with the key's fingerprint, never as emails.
+import { type Tombstone, keyFingerprint } from '../../contracts/privacy.js'
+import { issueCredential } from '../../gateway/credentials.js'
+import { eraseOnGateway } from '../../gateway/privacy/client.js'
+import { eraseGatewayState } from '../../gateway/privacy/erase-state.js'
+import { UsageError } from '../args.js'
 
-export const GATEWAY_OPTIONS = {} as const
-export const GATEWAY_USAGE = ''
+export const GATEWAY_OPTIONS = {
+  gateway: { type: 'string', multiple: true },
+  'gateway-token': { type: 'string' }
+} as const
 
-export async function eraseGateways (values: { 'gateway-state'?: string[] }, _key: Uint8Array, _tombstones: Tombstone[]): Promise<Array<Record<string, unknown>>> {
-  if ((values['gateway-state'] ?? []).length > 0) throw new Error('gateway erasure is not wired yet')
-  return []
+export const GATEWAY_USAGE = `  --gateway URL             a running gateway's HTTP address (repeatable: every gateway of a site);
+                            its erasure endpoint takes a service credential: --gateway-token,
+                            STEDI_SERVICE_TOKEN, or one made from STEDI_GATEWAY_SECRET
+  --gateway-token TOKEN     a service credential (stedi devices token NAME --kind service)`
+
+/** True when the erasure reaches gateways: the landing is then checked once more afterwards. */
+export const reachesGateways = (values: { 'gateway-state'?: string[], gateway?: string[] }): boolean =>
+  (values['gateway-state'] ?? []).length > 0 || (values.gateway ?? []).length > 0
+
+function serviceCredential (values: { 'gateway-token'?: string }, env: NodeJS.ProcessEnv): string {
+  const token = values['gateway-token'] ?? env.STEDI_SERVICE_TOKEN
+  if (token !== undefined && token !== '') return token
+  const secret = env.STEDI_GATEWAY_SECRET
+  if (secret !== undefined && secret !== '') return issueCredential(secret, 'service', 'privacy-erasure')
+  throw new UsageError('--gateway needs a service credential: --gateway-token, STEDI_SERVICE_TOKEN, or STEDI_GATEWAY_SECRET')
+}
+
+export async function eraseGateways (
+  values: { 'gateway-state'?: string[], gateway?: string[], 'gateway-token'?: string }, key: Uint8Array, tombstones: Tombstone[], env = process.env
+): Promise<Array<Record<string, unknown>>> {
+  const receipts: Array<Record<string, unknown>> = []
+  for (const dir of values['gateway-state'] ?? []) {
+    receipts.push({ place: `gateway-state ${dir}`, receipt: await eraseGatewayState(dir, tombstones, key) })
+  }
+  const urls = values.gateway ?? []
+  if (urls.length > 0) {
+    const credential = serviceCredential(values, env)
+    for (const url of urls) {
+      receipts.push({ place: `gateway ${url}`, receipt: await eraseOnGateway(url, credential, { keyFingerprint: keyFingerprint(key), tombstones }) })
+    }
+  }
+  return receipts
 }

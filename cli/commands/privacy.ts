@@ -13,7 +13,7 @@ import { PipelineError } from '../../pipeline/errors.js'
 import { type Command, UsageError, oneOf, parse } from '../args.js'
 import { DEFAULT_LAKEHOUSE, DEFAULT_LANDING } from '../defaults.js'
 import { S3_OPTION, S3_USAGE, storageFlags } from './s3.js'
-import { eraseGateways, GATEWAY_OPTIONS, GATEWAY_USAGE } from './privacy-gateway.js'
+import { eraseGateways, GATEWAY_OPTIONS, GATEWAY_USAGE, reachesGateways } from './privacy-gateway.js'
 
 const PLACE_OPTIONS = {
   email: { type: 'string', multiple: true },
@@ -91,10 +91,17 @@ tombstones).`,
       landingDir, lakehouseDir, waitMs, privacyKey: key,
       s3: storageFlags(values, [['--landing', landingDir], ['--lakehouse', lakehouseDir]])
     })
-    const { receipt, tombstones } = await eraseCustomers(config, {
+    const { receipt, tombstones, serials } = await eraseCustomers(config, {
       emails, pauseAfter: oneOf('--pause-after', values['pause-after'], ERASURE_PAUSE_POINTS)
     })
     receipt.gateways = await eraseGateways(values, key, tombstones)
+    if (reachesGateways(values)) {
+      // a running gateway may have landed the customer's readings while the landing was rewritten
+      const late = await eraseCustomers(config, { emails, serials })
+      receipt.landing.filesRewritten += late.receipt.landing.filesRewritten
+      receipt.landing.linesRemoved += late.receipt.landing.linesRemoved
+      receipt.landing.files.push(...late.receipt.landing.files)
+    }
     if (values.json === true) { console.log(JSON.stringify(receipt)); return 0 }
     console.log(formatReceipt(receipt))
     return 0

@@ -8,10 +8,11 @@ import { deviceTopicFilter, parseReadingsTopic } from '../../contracts/topics.js
 import type { Logger } from '../../common/logger.js'
 import { type Ingest, estimateReadings } from '../ingest/service.js'
 import type { GatewayMetrics } from '../metrics.js'
+import type { LogIds } from '../privacy/log-id.js'
 import { devices } from './authenticate.js'
 
-export function createAuthorizePublish (deps: { ingest: Ingest, metrics: GatewayMetrics, logger: Logger, allowAnonymous: boolean, maxAckDelayMs: number }) {
-  const { ingest, metrics, logger, allowAnonymous, maxAckDelayMs } = deps
+export function createAuthorizePublish (deps: { ingest: Ingest, metrics: GatewayMetrics, logger: Logger, logIds: LogIds, allowAnonymous: boolean, maxAckDelayMs: number }) {
+  const { ingest, metrics, logger, logIds, allowAnonymous, maxAckDelayMs } = deps
   return (client: Client | null, packet: PublishPacket, callback: (err?: Error | null) => void): void => {
     if (client === null) { callback(null); return }
     const started = performance.now()
@@ -22,7 +23,7 @@ export function createAuthorizePublish (deps: { ingest: Ingest, metrics: Gateway
       : device.kind === target.kind && device.identity === target.identity)
     if (!allowed) {
       metrics.aclDenied.inc({ action: 'publish' })
-      logger.warn({ client: client.id, device, topic: packet.topic }, 'publish refused: not this device\'s readings topic; disconnecting')
+      logger.warn({ device: logIds.ofClient(device), topic: logIds.ofTopic(packet.topic) }, 'publish refused: not this device\'s readings topic; disconnecting')
       callback(new Error('not authorized to publish to this topic'))
       return
     }
@@ -47,8 +48,8 @@ export function createAuthorizePublish (deps: { ingest: Ingest, metrics: Gateway
         callback(null)
       }, (err: unknown) => {
         // not taken: no PUBACK; aedes closes the connection and the device sends the message again
-        if (err instanceof PublishRefused) logger.debug({ device, reason: err.message }, 'publish refused')
-        else logger.error({ err: (err as Error).message, device }, 'could not commit a publish; closing the connection')
+        if (err instanceof PublishRefused) logger.debug({ device: logIds.ofClient(device), reason: err.message }, 'publish refused')
+        else logger.error({ err: (err as Error).message, device: logIds.ofClient(device) }, 'could not commit a publish; closing the connection')
         callback(err as Error)
       })
   }

@@ -18,7 +18,12 @@ import { datasetOfKind } from '../ingest/validate.js'
 import type { Outbox } from '../outbox/outbox.js'
 import type { GatewayMetrics } from '../metrics.js'
 import { type LedgerAnswer, askPeers, mergeAnswers } from './ledger-peers.js'
-import { customersBody, readingBody, readingsResponse } from './schemas.js'
+import { customersBody, erasureBody, erasureResponse, readingBody, readingsResponse } from './schemas.js'
+import type { Tombstone, TombstoneMatcher } from '../../contracts/privacy.js'
+import { deviceErasedAt } from '../privacy/identity.js'
+import { ERASURES_PATH } from '../privacy/client.js'
+import type { ErasureReceipt } from '../privacy/receipt.js'
+import { tombstonesProblem } from '../privacy/store.js'
 
 export interface ReadinessCheck { name: string, check: () => Promise<string | undefined> }
 
@@ -41,6 +46,8 @@ export interface HttpDeps {
   failures: AuthFailures
   /** the device named by the request's verified client certificate (TLS with a client CA) */
   certificateOf: (req: http.IncomingMessage) => DeviceIdentity | undefined
+  /** erasures on the live state: the configured key's fingerprint (undefined: no key) and the way in */
+  privacy: { fingerprint: string | undefined, erase: (tombstones: readonly Tombstone[]) => Promise<ErasureReceipt>, matcher: () => TombstoneMatcher }
 }
 
 const noValidation = (): (() => boolean) => () => true
@@ -83,8 +90,15 @@ export async function buildHttp (deps: HttpDeps): Promise<FastifyInstance> {
   // a request that needs a credential and has none is answered before its body is read, and its
   // connection closed: an unauthenticated client cannot make the gateway hold a slow body
   app.addHook('onRequest', async (req, reply) => {
-    if (req.method !== 'POST' || deps.allowAnonymous) return
+    if (req.method !== 'POST') return
     const caller = callerOf(req.raw, deps)
+    // erasure is a service's act, whatever --allow-anonymous says: a device may not make one
+    if (req.url.startsWith(ERASURES_PATH)) {
+      if ('device' in caller && caller.device.kind === 'service') return
+      void reply.header('connection', 'close')
+      return await reply.code('reason' in caller ? 401 : 403).send({ error: 'reason' in caller && caller.reason !== 'credential_required' ? refusal(caller.reason, '') : 'a service credential is required to erase (stedi devices token NAME --kind service)' })
+    }
+    if (deps.allowAnonymous) return
     const needsService = req.url.startsWith('/v1/customers')
     if ('reason' in caller || (needsService && caller.device.kind !== 'service')) {
       void reply.header('connection', 'close')
@@ -144,7 +158,32 @@ export async function buildHttp (deps: HttpDeps): Promise<FastifyInstance> {
     if (deps.ingest.overloaded()) return await tooBusy(reply, 1000)
     const result = await deps.ingest.customers(records)
     if ('problems' in result) return await reply.code(400).send({ error: 'invalid_records', problems: result.problems })
-    return await reply.code(202).send(result)
+    const { erased, ...counts } = result
+    return await reply.code(202).send(erased > 0 ? { ...counts, erased } : counts)
+  })
+
+  app.post(ERASURES_PATH, {
+    schema: {
+      description: 'erases customers from this gateway\'s live state: tombstones (keyed hashes, never emails) are put in force, then every covered record is removed from the outbox and the ledger and the state files compacted; answers with the receipt',
+      body: erasureBody,
+      response: erasureResponse,
+      security: [{ device: [] }]
+    },
+    validatorCompiler: noValidation
+  }, async (req, reply) => {
+    const parsed = parseJson(req.body)
+    if (!parsed.ok) return await reply.code(400).send({ error: 'invalid_json', message: parsed.error })
+    const body = parsed.value as { keyFingerprint?: unknown, tombstones?: unknown }
+    if (typeof body !== 'object' || body === null || typeof body.keyFingerprint !== 'string') return await reply.code(400).send({ error: 'invalid_request', message: 'send {"keyFingerprint": "...", "tombstones": [{"kind", "hash", "erasedAt"}]}' })
+    const problem = tombstonesProblem(body.tombstones)
+    if (problem !== undefined) return await reply.code(400).send({ error: 'invalid_request', message: problem })
+    if (deps.privacy.fingerprint === undefined) {
+      return await reply.code(409).send({ error: 'no_privacy_key', message: 'this gateway runs without a privacy key: start it with STEDI_PRIVACY_KEY or STEDI_PRIVACY_KEY_FILE set to the platform\'s key' })
+    }
+    if (body.keyFingerprint !== deps.privacy.fingerprint) {
+      return await reply.code(409).send({ error: 'key_mismatch', message: `the tombstones were made with privacy key ${body.keyFingerprint}, this gateway runs with ${deps.privacy.fingerprint}: hash with the same key` })
+    }
+    return await reply.code(200).send(await deps.privacy.erase(body.tombstones as Tombstone[]))
   })
 
   for (const kind of DEVICE_KINDS) {
@@ -173,7 +212,8 @@ export async function buildHttp (deps: HttpDeps): Promise<FastifyInstance> {
       const outcome = await deps.ingest.device(kind, device.identity, body, 'http', { neverFits: !admission.ok, reserved: admission.ok ? estimate : 0 })
       const rejected = outcome.rejected.map((r) => ({ index: r.index, reason: r.reason, detail: r.detail }))
       if (outcome.accepted + outcome.duplicates === 0 && rejected.length > 0) return await reply.code(400).send({ error: 'invalid_readings', rejected })
-      return await reply.code(202).send({ seq: outcome.seq, accepted: outcome.accepted, duplicates: outcome.duplicates, rejected })
+      // `erased` only when a tombstone covered some: the answer of every other device is as it was
+      return await reply.code(202).send({ seq: outcome.seq, accepted: outcome.accepted, duplicates: outcome.duplicates, ...(outcome.erased > 0 ? { erased: outcome.erased } : {}), rejected })
     })
   }
 
@@ -204,7 +244,12 @@ export async function buildHttp (deps: HttpDeps): Promise<FastifyInstance> {
       void reply.header('retry-after', Math.ceil(wait / 1000))
       return await reply.code(429).send({ error: 'rate_limited', retryAfterMs: wait })
     }
-    const own = await deps.outbox.lookup(datasetOfKind(kind), deviceKey(kind, device), seq !== undefined ? { seq } : { timestamp: timestamp! }) as LedgerAnswer
+    const found = await deps.outbox.lookup(datasetOfKind(kind), deviceKey(kind, device), seq !== undefined ? { seq } : { timestamp: timestamp! }) as LedgerAnswer
+    // what a tombstone covers was acknowledged and kept nowhere: the answer says so, with the time it covers
+    const erasedAt = deviceErasedAt(deps.privacy.matcher(), deviceKey(kind, device))
+    const own = erasedAt !== undefined && (timestamp === undefined || timestamp <= erasedAt)
+      ? { ...found, erased: { through: new Date(erasedAt).toISOString(), detail: 'this device\'s readings dated at or before this time were erased at its owner\'s request: acknowledged, never kept' } } as LedgerAnswer
+      : found
     if (local === true || deps.peers.length === 0) return own
     const query = new URLSearchParams({ kind, device, ...(seq !== undefined ? { seq: String(seq) } : { timestamp: String(timestamp) }) })
     return mergeAnswers(own, deps.outbox.gatewayId, await askPeers(deps.peers, `/v1/records?${query.toString()}`, req.headers.authorization))

@@ -44,7 +44,7 @@ export const readingsResponse = {
   202: {
     description: 'durable: every accepted reading will land',
     type: 'object',
-    properties: { seq: { type: ['integer', 'null'] }, accepted: { type: 'integer' }, duplicates: { type: 'integer' }, rejected: { type: 'array', items: rejection } }
+    properties: { seq: { type: ['integer', 'null'] }, accepted: { type: 'integer' }, duplicates: { type: 'integer' }, erased: { type: 'integer', description: 'readings of an erased customer: acknowledged, never kept' }, rejected: { type: 'array', items: rejection } }
   },
   400: { description: 'nothing acceptable; every refusal is in the ledger', type: 'object', properties: { error: { type: 'string' }, rejected: { type: 'array', items: rejection } } },
   401: { type: 'object', properties: { error: { type: 'string' } } },
@@ -56,3 +56,40 @@ export const readingsResponse = {
 export const readingBody = { step: batchOf(reading.step), accel: batchOf(reading.accel) }
 
 export const customersBody = { oneOf: [customerSchema, { type: 'array', items: customerSchema, maxItems: 1000 }] }
+
+const tombstone = {
+  type: 'object',
+  required: ['kind', 'hash', 'erasedAt'],
+  properties: {
+    kind: { type: 'string', enum: ['email', 'serial'] },
+    hash: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'identityHash(key, kind, value): HMAC-SHA256 of `<kind>:<value>`' },
+    erasedAt: { type: 'integer', description: 'epoch ms: covers the identity\'s records dated at or before it' }
+  }
+} as const
+
+export const erasureBody = {
+  type: 'object',
+  required: ['keyFingerprint', 'tombstones'],
+  properties: { keyFingerprint: { type: 'string', description: 'keyFingerprint(key) of the key the hashes were made with' }, tombstones: { type: 'array', items: tombstone, minItems: 1 } }
+} as const
+
+const count = { type: 'object', additionalProperties: { type: 'integer' } } as const
+
+export const erasureResponse = {
+  200: {
+    description: 'the receipt: per place of the state, what was rewritten and how many records went (never an identity)',
+    type: 'object',
+    properties: {
+      keyFingerprint: { type: 'string' },
+      tombstones: count,
+      places: { type: 'object', additionalProperties: count },
+      files: { type: 'array', items: { type: 'object', properties: { file: { type: 'string' }, bytesBefore: { type: 'integer' }, bytesAfter: { type: 'integer' } } } },
+      durationMs: { type: 'integer' },
+      lockedMs: { type: 'integer', description: 'of which commits and acknowledgements waited' }
+    }
+  },
+  400: { type: 'object', properties: { error: { type: 'string' }, message: { type: 'string' } } },
+  401: { type: 'object', properties: { error: { type: 'string' } } },
+  403: { type: 'object', properties: { error: { type: 'string' } } },
+  409: { description: 'the gateway has no privacy key, or another one than the hashes were made with', type: 'object', properties: { error: { type: 'string' }, message: { type: 'string' } } }
+} as const

@@ -4,7 +4,9 @@
 // refusal recorded with its seq, so that the device sends it again and the ledger can say why.
 // Outcomes that the ledger decides after the ack (landed, redelivered, rejected) are counted
 // there (gateway/app.ts wires the outbox's indexing events to the metrics).
+import type { TombstoneMatcher } from '../../contracts/privacy.js'
 import type { DeviceKind } from '../../contracts/topics.js'
+import { filterErased } from '../privacy/ingest-filter.js'
 import type { GatewayConfig } from '../config.js'
 import type { GatewayMetrics } from '../metrics.js'
 import type { Batcher } from './batcher.js'
@@ -20,6 +22,8 @@ export interface DeviceOutcome {
   accepted: number
   duplicates: number
   rejected: Rejection[]
+  /** readings a tombstone covers: acknowledged, never kept */
+  erased: number
 }
 
 /** Refusals that are not acknowledged: the device keeps the message and sends it again later. */
@@ -41,7 +45,7 @@ export interface Ingest {
   device: (kind: DeviceKind, identity: string, payload: Buffer | string, transport: Transport, options?: { neverFits?: boolean, reserved?: number }) => Promise<DeviceOutcome>
   /** records a message refused without an acknowledgement */
   refuse: (kind: DeviceKind, identity: string, payload: Buffer | string, transport: Transport, reason: TransientRefusal) => Promise<void>
-  customers: (records: unknown[]) => Promise<{ accepted: number, duplicates: number } | { problems: Problem[] }>
+  customers: (records: unknown[]) => Promise<{ accepted: number, duplicates: number, erased: number } | { problems: Problem[] }>
 }
 
 export const deviceKey = (kind: DeviceKind, identity: string): string => `${kind}/${identity}`
@@ -60,7 +64,7 @@ export function estimateReadings (payload: Buffer | string): number {
 const request = (kind: DeviceKind, identity: string, m: ValidatedMessage): AcceptRequest =>
   ({ dataset: datasetOfKind(kind), device: deviceKey(kind, identity), ...m })
 
-export function createIngest (deps: { config: GatewayConfig, outbox: Outbox, batcher: Batcher, metrics: GatewayMetrics, stateFull: () => boolean }): Ingest {
+export function createIngest (deps: { config: GatewayConfig, outbox: Outbox, batcher: Batcher, metrics: GatewayMetrics, stateFull: () => boolean, erasures: () => TombstoneMatcher }): Ingest {
   const { config, outbox, batcher, metrics } = deps
   const limiter = createRateLimiter(config.rateLimit.readingsPerSecond, config.rateLimit.burst)
   const limits = { maxPayloadBytes: config.maxPayloadBytes, maxBatchReadings: config.maxBatchReadings }
@@ -100,9 +104,15 @@ export function createIngest (deps: { config: GatewayConfig, outbox: Outbox, bat
         message = { ...message, lines: [], minTs: null, maxTs: null, rejections: [{ index: null, reason: 'batch_too_large', detail, ts: null }] }
       }
       metrics.received.inc({ dataset, transport }, message.readings)
-      const req = request(kind, identity, message)
+      // an erased customer's readings are acknowledged (the device stops resending) and kept nowhere
+      const { request: req, erased } = filterErased(deps.erasures(), request(kind, identity, message))
+      if (erased > 0) metrics.erased.inc({ dataset }, erased)
+      if (req === undefined) {
+        admitted -= options.reserved ?? 0
+        return { seq: message.seq, readings: message.readings, accepted: 0, duplicates: 0, rejected: [], erased }
+      }
       // over HTTP the answer reports redeliveries, so ask the ledger first (a read); MQTT's PUBACK says nothing
-      const known = transport === 'http' && message.lines.length > 0 ? await outbox.delivered(req) : false
+      const known = transport === 'http' && req.lines.length > 0 ? await outbox.delivered(req) : false
       const result = await outbox.accept(req).finally(() => { admitted -= options.reserved ?? 0 })
       if (!result.fresh) metrics.deduplicated.inc({ dataset }, result.duplicates)
       if (result.accepted > 0) batcher.poke()
@@ -111,8 +121,9 @@ export function createIngest (deps: { config: GatewayConfig, outbox: Outbox, bat
         seq: message.seq,
         readings: message.readings,
         accepted: duplicate ? 0 : result.accepted,
-        duplicates: duplicate ? message.readings : 0,
-        rejected: duplicate ? [] : message.rejections
+        duplicates: duplicate ? req.readings : 0,
+        rejected: duplicate ? [] : req.rejections as Rejection[],
+        erased
       }
     },
     refuse: async (kind, identity, payload, transport, reason) => {
@@ -125,7 +136,9 @@ export function createIngest (deps: { config: GatewayConfig, outbox: Outbox, bat
       const detail = reason === 'rate_limited'
         ? `above this device's rate of ${config.rateLimit.readingsPerSecond} readings/s: not acknowledged, send it again`
         : reason === 'overloaded' ? 'the gateway\'s outbox is full: not acknowledged, send it again' : 'the connection closed while it waited: not acknowledged, send it again'
-      await outbox.refuse(request(kind, identity, { ...m, lines: [], minTs: null, maxTs: null, rejections: [{ index: null, reason, detail, ts: null }] }))
+      // not acknowledged, so not erased either (it comes back); but its refusal must not name an erased customer
+      const { request: req } = filterErased(deps.erasures(), request(kind, identity, { ...m, lines: [], minTs: null, maxTs: null, rejections: [{ index: null, reason, detail, ts: null }] }))
+      if (req !== undefined) await outbox.refuse(req)
     },
     customers: async (records) => {
       const problems: Problem[] = []
@@ -146,16 +159,19 @@ export function createIngest (deps: { config: GatewayConfig, outbox: Outbox, bat
       // each record is its own message under its customer: the same record sent again is a
       // duplicate, a changed one is an update
       const results = await Promise.all(valid.map(async (rec) => {
-        const req: AcceptRequest = { dataset: 'customer', device: `customer/${rec.email}`, seq: null, lines: [rec.line], minTs: rec.ts, maxTs: rec.ts, rejections: [], readings: 1 }
+        const { request: req, erased } = filterErased(deps.erasures(),
+          { dataset: 'customer', device: `customer/${rec.email}`, seq: null, lines: [rec.line], minTs: rec.ts, maxTs: rec.ts, rejections: [], readings: 1 })
+        if (req === undefined) { metrics.erased.inc({ dataset: 'customer' }, erased); return { accepted: 0, duplicates: 0, erased } }
         const known = await outbox.delivered(req)
         const r = await outbox.accept(req)
         if (!r.fresh) metrics.deduplicated.inc({ dataset: 'customer' })
-        return known || !r.fresh ? { accepted: 0, duplicates: 1 } : { accepted: r.accepted, duplicates: 0 }
+        return known || !r.fresh ? { accepted: 0, duplicates: 1, erased: 0 } : { accepted: r.accepted, duplicates: 0, erased: 0 }
       }))
       const accepted = results.reduce((a, r) => a + r.accepted, 0)
       const duplicates = results.reduce((a, r) => a + r.duplicates, 0)
+      const erased = results.reduce((a, r) => a + r.erased, 0)
       if (accepted > 0) batcher.poke()
-      return { accepted, duplicates }
+      return { accepted, duplicates, erased }
     }
   }
 }

@@ -206,6 +206,46 @@ export class Outbox {
   private checkpointing = false
   private checkpointTimer: NodeJS.Timeout | undefined
 
+  /**
+   * Runs work alone on both files (erasure): what was queued before the call is committed and in
+   * the ledger first, then commits, indexing and flush claims wait until work is done. The dedup
+   * store forgets what it remembered (it may name what work removes).
+   */
+  async lockedState<T> (work: (dbs: { outbox: Database, ledger: Database }) => Promise<T>): Promise<T> {
+    await this.log.drained()
+    await this.indexer.catchUp()
+    return await this.writer.exclusive(async () => await this.ledgerWriter.exclusive(async () => {
+      this.store.forget()
+      return await work({ outbox: this.writer.db, ledger: this.ledgerWriter.db })
+    }))
+  }
+
+  /** Resolves once every message queued so far is committed and in the ledger. */
+  async settleQueued (): Promise<void> {
+    await this.log.drained()
+    await this.indexer.catchUp()
+  }
+
+  /** Writes (erasure) in short transactions of their own on each file, taking turns with the gateway's. */
+  readonly writers = {
+    outbox: async <T>(work: (db: Database) => Promise<T>): Promise<T> => await this.writer.transaction(work),
+    ledger: async <T>(work: (db: Database) => Promise<T>): Promise<T> => await this.ledgerWriter.transaction(work)
+  }
+
+  /** Forgets what the dedup store remembered (after erasure: it may name what went). */
+  forgetRecent (): void { this.store.forget() }
+
+  /** A read through the connection that sees both files (the ledger attached): it never holds up a writer. */
+  async read<T> (work: (db: Database) => Promise<T>): Promise<T> { return await work(this.reader) }
+
+  /** Records blanked out of waiting segments (erased): they no longer count as waiting. */
+  discount (dataset: DatasetName, records: number, bytes: number): void {
+    const t = this.totals.get(dataset)
+    if (t === undefined) return
+    t.records = Math.max(0, t.records - records)
+    t.bytes = Math.max(0, t.bytes - bytes)
+  }
+
   /** Resolves once every message committed so far is in the ledger (its outcome counted). */
   async settle (): Promise<void> { await this.indexer.catchUp() }
 

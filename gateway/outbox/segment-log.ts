@@ -33,7 +33,7 @@ export interface AcceptResult {
 
 export interface CommittedSegment { id: number, dataset: DatasetName, records: number, bytes: number, receivedMs: number, entries: MessageEntry[] }
 
-interface Waiting { request: AcceptRequest, refused: boolean, resolve: (r: AcceptResult) => void, reject: (e: unknown) => void }
+interface Waiting { request: AcceptRequest, refused: boolean, resolve: (r: AcceptResult) => void, reject: (e: unknown) => void, done: Promise<unknown> }
 
 /** Per commit at most: bounds the statement's text, the wait of the group's first message, and an indexing step. */
 const MAX_GROUP_RECORDS = 50_000
@@ -49,6 +49,8 @@ export class SegmentLog {
   private queue: Waiting[] = []
   private timer: NodeJS.Timeout | undefined
   private committing = false
+  /** the group being written (already out of the queue) */
+  private inFlight: Waiting[] = []
   private closed = false
   private nextSegment: number
 
@@ -71,10 +73,17 @@ export class SegmentLog {
 
   private async enqueue (request: AcceptRequest, refused: boolean): Promise<AcceptResult> {
     if (this.closed) throw new GatewayError('GW_ERR_CLOSED', 'the gateway is shutting down')
-    return await new Promise((resolve, reject) => {
-      this.queue.push({ request, refused, resolve, reject })
-      this.schedule()
-    })
+    let resolve!: (r: AcceptResult) => void
+    let reject!: (e: unknown) => void
+    const done = new Promise<AcceptResult>((resolve_, reject_) => { resolve = resolve_; reject = reject_ })
+    this.queue.push({ request, refused, resolve, reject, done: done.catch(() => undefined) })
+    this.schedule()
+    return await done
+  }
+
+  /** Resolves once every message queued before the call is committed (or failed): a barrier, not a pause. */
+  async drained (): Promise<void> {
+    await Promise.all([...this.inFlight, ...this.queue].map(async (w) => await w.done))
   }
 
   private schedule (): void {
@@ -92,6 +101,7 @@ export class SegmentLog {
       take++
     }
     const group = this.queue.splice(0, take)
+    this.inFlight = group
     try {
       const results = await this.writeGroup(group)
       group.forEach((w, i) => w.resolve(results[i]))

@@ -32,6 +32,8 @@ export type ErasurePausePoint = (typeof ERASURE_PAUSE_POINTS)[number]
 
 export interface ErasureRequest {
   emails: readonly string[]
+  /** serial numbers known to be the customers' beyond those their records still name (a second pass) */
+  serials?: readonly string[]
   /** the erasure's time (epoch ms): its tombstones cover records dated up to it (default: now) */
   erasedAt?: number
   /** test hook: stop after the rewritten files are written (rewrite) or after the commit (commit) */
@@ -104,6 +106,8 @@ export interface ErasureOutcome {
   receipt: ErasureReceipt
   /** the tombstones this erasure made, for the gateways that must hold them too */
   tombstones: Tombstone[]
+  /** the serial numbers erased, in clear: in memory only, for a second pass (never printed or stored) */
+  serials: string[]
 }
 
 export async function eraseCustomers (config: PipelineConfig, request: ErasureRequest): Promise<ErasureOutcome> {
@@ -118,10 +122,11 @@ export async function eraseCustomers (config: PipelineConfig, request: ErasureRe
   let receipt: ErasureReceipt
   let tombstones: Tombstone[]
   let rewritten: Array<{ item: LandingItem, content: Buffer, expected: string, known: boolean }> = []
+  let serialsFound: string[] = []
   try {
     const lakehouse = await beginRun(config, s3, options)
     try {
-      ({ receipt, rewritten, tombstones } = await eraseUnderLock(config, lakehouse, s3, key, emails, erasedAt, request.pauseAfter))
+      ({ receipt, rewritten, tombstones, serials: serialsFound } = await eraseUnderLock(config, lakehouse, s3, key, emails, request.serials ?? [], erasedAt, request.pauseAfter))
     } catch (err) {
       await lakehouse.abort(options, (err as Error).message)
       throw err
@@ -155,13 +160,13 @@ export async function eraseCustomers (config: PipelineConfig, request: ErasureRe
     try { await state.compact() } finally { await state.close() }
   }
   receipt.durationMs = Math.round(performance.now() - started)
-  return { receipt, tombstones }
+  return { receipt, tombstones, serials: serialsFound }
 }
 
 async function eraseUnderLock (
   config: PipelineConfig, lakehouse: RunLakehouse, s3: S3Session | undefined, key: Uint8Array,
-  emails: string[], erasedAt: number, pauseAfter: ErasurePausePoint | undefined
-): Promise<{ receipt: ErasureReceipt, tombstones: Tombstone[], rewritten: Array<{ item: LandingItem, content: Buffer, expected: string, known: boolean, actual?: string }> }> {
+  emails: string[], knownSerials: readonly string[], erasedAt: number, pauseAfter: ErasurePausePoint | undefined
+): Promise<{ receipt: ErasureReceipt, tombstones: Tombstone[], serials: string[], rewritten: Array<{ item: LandingItem, content: Buffer, expected: string, known: boolean, actual?: string }> }> {
   const { state, runId, scratch } = lakehouse
   await checkKey(state, key)
   // repairs whatever a killed run left, as a run does
@@ -180,9 +185,10 @@ async function eraseUnderLock (
     // 1. who: the emails, and every serial number any of their customer records carries
     const retained = await state.retainedVersions(config.keepVersions)
     const serials = await serialsOf(engine, lakehouse, retained, access, items, emails)
+    const allSerials = [...new Set([...serials.values()].flat().concat(knownSerials))].sort()
     const tombstones: Tombstone[] = [
       ...emails.map((e) => ({ kind: 'email' as const, hash: identityHash(key, 'email', e), erasedAt })),
-      ...[...new Set([...serials.values()].flat())].map((s) => ({ kind: 'serial' as const, hash: identityHash(key, 'serial', s), erasedAt }))
+      ...allSerials.map((s) => ({ kind: 'serial' as const, hash: identityHash(key, 'serial', s), erasedAt }))
     ]
     await state.addTombstones(tombstones, keyFingerprint(key))
     const matcher = new TombstoneMatcher(key, await state.tombstones())
@@ -217,7 +223,7 @@ async function eraseUnderLock (
     await lakehouse.durable(written)
 
     // 3. every landing file holding a covered line: its new content, recorded before it replaces the old
-    const needles = [...emails, ...[...serials.values()].flat()]
+    const needles = [...emails, ...allSerials]
     const pendingBefore = new Set((await state.pendingRewrites()).map((p) => p.path))
     const known = await state.knownFiles()
     const counts = await state.landingFileCounts()
@@ -268,7 +274,7 @@ async function eraseUnderLock (
     // committed: the landing files get their new content, the tables their new visible files
     for (const r of rewritten) r.actual = await access.replace(r.item, r.content)
     await lakehouse.reconcile(await state.currentVersions(), await state.retainedFiles(config.keepVersions))
-    return { receipt, rewritten, tombstones }
+    return { receipt, rewritten, tombstones, serials: allSerials }
   } finally {
     try { engine.close() } catch { /* closed */ }
   }

@@ -39,32 +39,46 @@ export interface ScanResult { files: number, bytes: number, occurrences: Occurre
 const TOKEN = /[A-Za-z0-9._%+\-@]+/g
 const PARQUET_MAGIC = 'PAR1'
 
+const TOKEN_CHAR = /[A-Za-z0-9._%+\-@]/
+const NUMERIC = /^[-+0-9.eE]+$/
+
 class TokenMatcher {
-  private readonly cache = new Map<string, IdentityKind | null>()
-  private readonly emails: Set<string>
-  private readonly serials: Set<string>
+  private readonly cache = new Map<string, boolean>()
+  private readonly clear: Array<[string, IdentityKind]>
+  private readonly clearSet: Set<string>
+  private readonly hashed: boolean
   constructor (private readonly needles: Needles) {
-    this.emails = new Set(needles.emails)
-    this.serials = new Set(needles.serials)
+    this.clear = [...needles.emails.map((e) => [e, 'email'] as [string, IdentityKind]), ...needles.serials.map((s) => [s, 'serial'] as [string, IdentityKind])]
+    this.clearSet = new Set(this.clear.map(([v]) => v))
+    this.hashed = needles.key !== undefined && (needles.serialHashes?.size ?? 0) > 0
   }
 
-  kindOf (token: string): IdentityKind | undefined {
-    let k = this.cache.get(token)
-    if (k === undefined) {
-      k = this.emails.has(token) ? 'email' : this.serials.has(token) ? 'serial' : null
-      if (k === null && this.needles.key !== undefined && (this.needles.serialHashes?.size ?? 0) > 0 &&
-          this.needles.serialHashes!.has(identityHash(this.needles.key, 'serial', token))) k = 'serial'
-      this.cache.set(token, k)
+  private isHashedSerial (token: string): boolean {
+    let hit = this.cache.get(token)
+    if (hit === undefined) {
+      hit = this.needles.serialHashes!.has(identityHash(this.needles.key!, 'serial', token))
+      this.cache.set(token, hit)
     }
-    return k ?? undefined
+    return hit
   }
 
   count (text: string, into: Map<IdentityKind, number>, times = 1): void {
+    // values known in clear: found where they occur, then held to whole-token boundaries
+    for (const [value, kind] of this.clear) {
+      for (let at = text.indexOf(value); at !== -1; at = text.indexOf(value, at + 1)) {
+        const before = at === 0 ? '' : text[at - 1]
+        const after = text[at + value.length] ?? ''
+        if (TOKEN_CHAR.test(before) || (TOKEN_CHAR.test(after) && after !== '.')) continue
+        into.set(kind, (into.get(kind) ?? 0) + times)
+      }
+    }
+    if (!this.hashed) return
+    // serial numbers known only by their tombstone's hash: every token is a candidate (numbers are
+    // not: a reading's time or distance is never a serial number, and they are most of the tokens)
     for (const m of text.matchAll(TOKEN)) {
-      // an email's dots and a serial's hyphens are inside the token; trailing dots are punctuation
       const token = m[0].replace(/\.+$/, '')
-      const kind = this.kindOf(token)
-      if (kind !== undefined) into.set(kind, (into.get(kind) ?? 0) + times)
+      if (token.length < 4 || NUMERIC.test(token) || this.clearSet.has(token)) continue
+      if (this.isHashedSerial(token)) into.set('serial', (into.get('serial') ?? 0) + times)
     }
   }
 }
