@@ -1,6 +1,7 @@
 // Builds the gateway from its parts: the state lock, the outbox, a sink, the batcher, the ingest
 // path, the MQTT broker (TCP, and WebSocket on the HTTP server at /mqtt) and the HTTP API. It reads
 // no environment and handles no signals: the process owner (cli/commands/gateway.ts) does.
+import { randomBytes } from 'node:crypto'
 import fs from 'node:fs/promises'
 import type { IncomingMessage } from 'node:http'
 import net from 'node:net'
@@ -112,7 +113,7 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
   }
 
   const perIdentity = createConnectionsPerIdentity(config.maxConnectionsPerDevice)
-  const failures = createAuthFailures({ logger, counter: metrics.authFailures, intervalMs: config.authFailureLogIntervalMs })
+  const failures = createAuthFailures({ logger, counter: metrics.authFailures, intervalMs: config.authFailureLogIntervalMs, key: config.secrets[0] ?? randomBytes(32) })
   // a device whose credential is revoked loses its open connections too, at the list's next reload
   let disconnectRevoked = (): void => {}
   let revocations: RevocationList = NO_REVOCATIONS

@@ -1,8 +1,9 @@
 // Failed logins, MQTT and HTTP alike: each is counted in /metrics by reason and transport, and
 // logged, at most one line per reason every intervalMs with the count since the last line, so that
 // a fleet with a wrong credential (or a scan) cannot flood the log. Identities are emails: a log line
-// carries the first 12 hex digits of their SHA-256, enough to match a device's own report.
-import { createHash } from 'node:crypto'
+// carries 12 hex digits of a keyed hash (HMAC-SHA256 under the gateway secret), enough to match a
+// device's own report, and not reversible from a list of emails as a plain SHA-256 would be.
+import { createHash, createHmac } from 'node:crypto'
 import type { Logger } from '../common/logger.js'
 import type { Counter } from './metrics.js'
 
@@ -20,13 +21,15 @@ export const AUTH_FAILURE_REASONS = [
 ] as const
 export type AuthFailureReason = typeof AUTH_FAILURE_REASONS[number]
 
-export const hashIdentity = (identity: string): string => createHash('sha256').update(identity).digest('hex').slice(0, 12)
+/** The identity's name in failed-login lines: HMAC-SHA256(key, "login:" + identity), first 12 hex (unkeyed: SHA-256, for tests). */
+export const hashIdentity = (identity: string, key?: string | Uint8Array): string =>
+  (key === undefined ? createHash('sha256').update(identity) : createHmac('sha256', key).update(`login:${identity}`)).digest('hex').slice(0, 12)
 
 export interface AuthFailures {
   record: (reason: AuthFailureReason, transport: 'mqtt' | 'ws' | 'http', identity?: string) => void
 }
 
-export function createAuthFailures (options: { logger: Logger, counter: Counter, intervalMs?: number, now?: () => number }): AuthFailures {
+export function createAuthFailures (options: { logger: Logger, counter: Counter, intervalMs?: number, now?: () => number, key?: string | Uint8Array }): AuthFailures {
   const intervalMs = options.intervalMs ?? 5_000
   const now = options.now ?? Date.now
   const logger = options.logger.child({ component: 'auth' })
@@ -40,7 +43,7 @@ export function createAuthFailures (options: { logger: Logger, counter: Counter,
       // the count covers this failure and those not logged since the reason's last line
       const count = (seen?.count ?? 0) + 1
       last.set(reason, { at: t, count: 0 })
-      logger.warn({ reason, transport, count, ...(identity === undefined ? {} : { identity: hashIdentity(identity) }) }, 'login refused')
+      logger.warn({ reason, transport, count, ...(identity === undefined ? {} : { identity: hashIdentity(identity, options.key) }) }, 'login refused')
     }
   }
 }

@@ -9,7 +9,7 @@ import t from 'tap'
 import { createLogger } from '../../common/logger.js'
 import { createAuthFailures, hashIdentity } from '../../gateway/auth-failures.js'
 import { Counter } from '../../gateway/metrics.js'
-import { credential, startGateway } from '../helpers/gateway.js'
+import { SECRET, credential, startGateway } from '../helpers/gateway.js'
 
 const exec = promisify(execFile)
 
@@ -59,7 +59,8 @@ t.test('a wrong credential is "not valid", a missing one "required"; both counte
 
   const lines = gw.logs.filter((l) => l.msg === 'login refused')
   t.same(lines.map((l) => l.reason).sort(), ['credential_not_valid', 'credential_required', 'identity_mismatch'], 'one line per reason within the interval')
-  t.equal(lines.find((l) => l.reason === 'credential_not_valid')?.identity, hashIdentity(email))
+  t.equal(lines.find((l) => l.reason === 'credential_not_valid')?.identity, hashIdentity(email, SECRET), 'keyed with the gateway secret')
+  t.equal(hashIdentity(email, SECRET), (await exec('sh', ['-c', `printf 'login:%s' '${email}' | openssl dgst -sha256 -hmac '${SECRET}' -r`])).stdout.slice(0, 12), 'as the README computes it')
   t.notMatch(JSON.stringify(gw.logs), /Santosh/i, 'no identity in the clear')
 })
 
