@@ -6,7 +6,8 @@ import https from 'node:https'
 import { promisify } from 'node:util'
 import mqtt from 'mqtt'
 import t from 'tap'
-import { credential, landedLines, startGateway } from '../helpers/gateway.js'
+import { createGatewayConfig } from '../../gateway/config.js'
+import { SECRET, credential, landedLines, startGateway } from '../helpers/gateway.js'
 import { makeTestPki } from '../helpers/tls.js'
 
 const exec = promisify(execFile)
@@ -143,4 +144,15 @@ t.test('TLS: open HTTPS keep-alive and wss connections stop being pending at the
     t.teardown(async () => { await ws.endAsync(true) })
     t.ok(await new Promise<boolean>((resolve) => { ws.once('connect', () => resolve(true)); ws.once('close', () => resolve(false)) }), `wss device ${i} connects`)
   }
+})
+
+t.test('the TLS options are checked once, in the config', async (t) => {
+  const base = { landingDir: 'l', stateDir: 's', secrets: [SECRET] }
+  t.throws(() => createGatewayConfig({ ...base, mqttPlainPort: 1884 }), { code: 'GW_ERR_CONFIG', message: /--mqtt-plain-port is for a gateway with TLS/ })
+  t.throws(() => createGatewayConfig({ ...base, tls: { certFile: 'c.pem', keyFile: '' } }), { code: 'GW_ERR_CONFIG', message: /both --tls-cert FILE and --tls-key FILE/ })
+  t.throws(() => createGatewayConfig({ ...base, tls: { certFile: 'c.pem', keyFile: 'k.pem' }, mqttPlainPort: 70000 }), { code: 'GW_ERR_CONFIG' })
+  const config = createGatewayConfig({ ...base, tls: { certFile: 'c.pem', keyFile: 'k.pem', clientCaFile: 'ca.pem' }, mqttPlainPort: 1884, revocationList: 'var/r.jsonl' })
+  t.ok(Object.isFrozen(config.tls))
+  t.equal(config.revocationPollMs, 1000)
+  t.match(config.revocationList, /^\/.*var\/r\.jsonl$/, 'the list\'s path is made absolute once')
 })
