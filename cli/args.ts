@@ -1,6 +1,7 @@
 // Command-line parsing shared by the subcommands: node's parseArgs, strict, with errors that say
 // which flag was wrong and how to get help.
 import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { DurationError, parseDuration } from '../common/duration.js'
 
 export class UsageError extends Error {
   constructor (message: string) {
@@ -36,4 +37,15 @@ export function wholeNumber (flag: string, value: string | undefined): number | 
   const n = Number(value)
   if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} must be a whole number (got ${value})`)
   return n
+}
+
+/** A duration flag (30s, 5m, ...): a bare number is refused with the unit to add, never read as ms. */
+export function durationFlag (flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  try {
+    return parseDuration(value)
+  } catch (err) {
+    if (err instanceof DurationError) throw new UsageError(`${flag} ${err.message}`)
+    throw err
+  }
 }

@@ -1,5 +1,4 @@
 import { createLogger } from '../../common/logger.js'
-import { parseDurationMs } from '../../common/duration.js'
 import { identityProblem } from '../../contracts/topics.js'
 import { buildGateway } from '../../gateway/app.js'
 import { type GatewayConfigInput, GATEWAY_DEFAULTS, createGatewayConfig } from '../../gateway/config.js'
@@ -7,19 +6,14 @@ import { CREDENTIAL_KINDS, issueCredential } from '../../gateway/credentials.js'
 import { GatewayError } from '../../gateway/errors.js'
 import { type S3ConnectionConfig, s3ConnectionFromEnv } from '../../common/s3-connection.js'
 import { LocationError, type StorageLocation, parseLocation } from '../../common/storage-location.js'
-import { type Command, UsageError, oneOf, parse, wholeNumber } from '../args.js'
+import { type Command, UsageError, durationFlag, oneOf, parse, wholeNumber } from '../args.js'
 
 /** The gateway's secrets from the environment: the current one first, the previous one during a rotation. */
 export function secretsFromEnv (env: NodeJS.ProcessEnv = process.env): string[] {
   return [env.STEDI_GATEWAY_SECRET, env.STEDI_GATEWAY_SECRET_PREVIOUS].filter((s): s is string => s !== undefined && s !== '')
 }
 
-function duration (flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined
-  const ms = parseDurationMs(value)
-  if (ms === undefined) throw new UsageError(`${flag} takes a duration such as 2s or 500ms (got ${value})`)
-  return ms
-}
+const duration = durationFlag
 
 export const gateway: Command = {
   name: 'gateway',

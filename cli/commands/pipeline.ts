@@ -1,13 +1,12 @@
 import { CONSENT_POLICIES, ML_JOINS } from '../../contracts/lakehouse.js'
 import { createLogger } from '../../common/logger.js'
-import { parseDurationMs } from '../../common/duration.js'
 import { PAUSE_POINTS, type PipelineConfigInput, createPipelineConfig } from '../../pipeline/config.js'
 import { formatAccounting, formatCountsTable, formatSummary, formatWarnings } from '../../pipeline/report.js'
 import { runPipeline } from '../../pipeline/run.js'
 import { runSparkPipeline } from '../../pipeline/engine/spark.js'
 import { runSchedule } from '../../pipeline/schedule.js'
 import { openStateForRead } from '../../pipeline/snapshot.js'
-import { type Command, UsageError, oneOf, parse, wholeNumber } from '../args.js'
+import { type Command, UsageError, durationFlag, oneOf, parse, wholeNumber } from '../args.js'
 import { createProgress } from '../progress.js'
 import { DEFAULT_LAKEHOUSE, DEFAULT_LANDING } from '../defaults.js'
 import { S3_OPTION, S3_USAGE, storageFlags } from './s3.js'
@@ -58,13 +57,6 @@ function configFrom (values: Record<string, unknown>): PipelineConfigInput {
   }
 }
 
-function durationFlag (flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined
-  const ms = parseDurationMs(value)
-  if (ms === undefined) throw new UsageError(`${flag} takes a duration such as 30s or 2m (got ${value})`)
-  return ms
-}
-
 const run: Command = {
   name: 'pipeline run',
   usage: `stedi pipeline run [options]
@@ -89,12 +81,7 @@ ${COMMON_USAGE}
     if (engine !== 'spark' && values['spark-master'] !== undefined) throw new UsageError('--spark-master needs --engine spark')
     if (engine === 'spark' && values['pause-after'] !== undefined) throw new UsageError('--pause-after is a test hook of the duckdb engine')
     const config0 = configFrom(values)
-    let waitMs = 0
-    if (values.wait !== undefined) {
-      const parsed = parseDurationMs(values.wait)
-      if (parsed === undefined) throw new UsageError(`--wait takes a duration such as 30s or 10m (got ${values.wait})`)
-      waitMs = parsed
-    }
+    const waitMs = durationFlag('--wait', values.wait) ?? 0
     const config = createPipelineConfig({ ...config0, waitMs, privacyKey: await loadPrivacyKey(), pauseAfter: oneOf('--pause-after', values['pause-after'], PAUSE_POINTS) })
     const progress = createProgress()
     const report = await (engine === 'spark'
@@ -129,8 +116,7 @@ ${COMMON_USAGE}`,
   run: async (argv) => {
     const { values } = parse(argv, { ...COMMON_OPTIONS, every: { type: 'string' }, retries: { type: 'string' }, 'max-runs': { type: 'string' } })
     if (values.help === true) { console.log(schedule.usage); return 0 }
-    const everyMs = parseDurationMs(values.every ?? '5m')
-    if (everyMs === undefined) throw new UsageError(`--every takes a duration such as 30s or 5m (got ${values.every})`)
+    const everyMs = durationFlag('--every', values.every ?? '5m')!
     const config = createPipelineConfig({ ...configFrom(values), privacyKey: await loadPrivacyKey() })
     const logger = createLogger().child({ component: 'scheduler', lakehouse: config.lakehouseDir })
     const controller = new AbortController()

@@ -2,11 +2,10 @@ import { GENERATE_DEFAULTS, generateLanding } from '../../simulator/generate.js'
 import { replay } from '../../simulator/replay.js'
 import { type FleetSummary, runFleet } from '../../simulator/fleet.js'
 import { SEQ_PERSISTENCE } from '../../firmware-mock/sequence.js'
-import { parseDurationMs } from '../../common/duration.js'
 import { issueCredential } from '../../gateway/credentials.js'
 import { createProgress } from '../progress.js'
 import { secretsFromEnv } from './gateway.js'
-import { type Command, UsageError, oneOf, parse, wholeNumber } from '../args.js'
+import { type Command, UsageError, durationFlag, oneOf, parse, wholeNumber } from '../args.js'
 
 const ratio = (flag: string, value: string | undefined, fallback: number): number => {
   if (value === undefined) return fallback
@@ -124,8 +123,7 @@ STEDI_GATEWAY_SECRET.
     if (values.mqtt === undefined || values.http === undefined) throw new UsageError('--mqtt and --http are required')
     const [secret] = secretsFromEnv()
     if (secret === undefined) throw new UsageError('set STEDI_GATEWAY_SECRET to the gateway\'s secret')
-    const durationMs = parseDurationMs(values.duration ?? '30s')
-    if (durationMs === undefined) throw new UsageError(`--duration takes a duration such as 30s (got ${values.duration})`)
+    const durationMs = durationFlag('--duration', values.duration ?? '30s')!
     const restartEvery = wholeNumber('--restart-every', values['restart-every'])
     const summary = await fleetWithProgress({
       customers: wholeNumber('--customers', values.customers) ?? 100,
