@@ -31,7 +31,7 @@ const COMMANDS: Entry[] = [
 /** The error types of the components, recognised by their coded shape rather than imported. */
 function codedError (err: unknown): { code: string, message: string } | undefined {
   const e = err as { name?: unknown, code?: unknown, message?: unknown } | null
-  return (e?.name === 'PipelineError' || e?.name === 'GatewayError' || e?.name === 'PrivacyKeyError') && typeof e.code === 'string' ? { code: e.code, message: String(e.message) } : undefined
+  return (e?.name === 'PipelineError' || e?.name === 'GatewayError' || e?.name === 'PrivacyKeyError' || e?.name === 'SimulatorError') && typeof e.code === 'string' ? { code: e.code, message: String(e.message) } : undefined
 }
 
 export const EXIT = Object.freeze({ ok: 0, failed: 1, usage: 2, busy: 3 })
@@ -75,9 +75,13 @@ export async function main (argv: string[]): Promise<number> {
     const coded = codedError(err)
     if (coded !== undefined) {
       console.error(`stedi ${command.name}: ${coded.message} [${coded.code}]`)
+      if (coded.code === 'SIM_ERR_REMOTE_TARGET') return EXIT.usage
       return coded.code === 'PIPE_ERR_BUSY' || coded.code === 'GW_ERR_STATE_BUSY' ? EXIT.busy : EXIT.failed
     }
-    console.error(`stedi ${command.name}: unexpected error: ${(err as Error).stack ?? String(err)}`)
+    // an error nobody coded still ends in one line; the stack is for whoever asks for it
+    const message = err instanceof Error ? err.message : String(err)
+    console.error(`stedi ${command.name}: unexpected error: ${message.split('\n')[0]} (STEDI_DEBUG=1 prints the stack trace)`)
+    if (process.env.STEDI_DEBUG === '1') console.error((err as Error).stack)
     return EXIT.failed
   }
 }

@@ -7,6 +7,7 @@ import type { DeviceKind } from '../../contracts/topics.js'
 import { type Device, createDevice } from '../../firmware-mock/device.js'
 import { phoneReading, stepTrainerReading } from '../../firmware-mock/sensors.js'
 import { createRandom } from '../generate.js'
+import { checkMqttCredentials, checkReachable, checkTarget } from '../preflight.js'
 import { type HttpDevice, createHttpDevice } from './http-device.js'
 import { type Samples, scrapeAll, sumOf } from './prometheus.js'
 import { LATENCY_METHOD, Recorder, type SecondStats } from './recorder.js'
@@ -52,12 +53,7 @@ export interface LoadTestResult {
   soak?: { rssStartMb: number, rssEndMb: number, rssSlopeMbPerMin: number, outboxDepthMax: number }
 }
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[?::1\]?)$/
-
-export function checkTarget (url: string, allowRemote: boolean): void {
-  const host = new URL(url).hostname
-  if (!allowRemote && !LOOPBACK.test(host)) throw new Error(`${url} is not a loopback address: load tests stay on this machine unless --allow-remote is given`)
-}
+export { checkTarget }
 
 /** Per-device rate (readings/s) at time t (ms) of the scenario; ramp doubles it each step. */
 function rateAt (o: LoadTestOptions, t: number, steps: number): number {
@@ -73,15 +69,17 @@ function rateAt (o: LoadTestOptions, t: number, steps: number): number {
 }
 
 export async function runLoadTest (o: LoadTestOptions): Promise<LoadTestResult> {
-  checkTarget(o.mqttUrl, o.allowRemote === true)
-  if (o.httpUrl !== undefined) checkTarget(o.httpUrl, o.allowRemote === true)
+  const metricsUrls = o.metricsUrls ?? (o.httpUrl === undefined ? [] : [o.httpUrl])
+  for (const url of [o.mqttUrl, ...(o.httpUrl === undefined ? [] : [o.httpUrl]), ...metricsUrls]) checkTarget(url, o.allowRemote === true)
+  for (const url of new Set([o.mqttUrl, ...(o.httpUrl === undefined ? [] : [o.httpUrl]), ...metricsUrls])) await checkReachable(url)
   const say = o.onProgress ?? (() => {})
   const run = randomBytes(3).toString('hex')
+  // one connection with a credential as the devices' before a thousand devices retry a refused one
+  await checkMqttCredentials(o.mqttUrl, `the load test's ${o.devices} step-trainer and accelerometer devices`, `lt-${run}-probe`, o.credential('step-trainer', `lt-${run}-probe`))
   const steps = 6
   // the ramp's steps are windows of their own: the recorder keeps no list of samples to cut later
   const recorder = new Recorder({ windowEdgesMs: o.scenario === 'ramp' ? Array.from({ length: steps + 1 }, (_, s) => (s * o.durationMs) / steps) : [] })
   const random = createRandom(1)
-  const metricsUrls = o.metricsUrls ?? (o.httpUrl === undefined ? [] : [o.httpUrl])
   const before = o.httpUrl === undefined ? undefined : await scrapeAll(metricsUrls)
 
   const mqttDevices: Device[] = []
@@ -101,7 +99,14 @@ export async function runLoadTest (o: LoadTestOptions): Promise<LoadTestResult> 
     }
   }
   let next = 0
-  await Promise.all(Array.from({ length: 100 }, async () => { while (next < mqttDevices.length) await mqttDevices[next++].start() }))
+  try {
+    await Promise.all(Array.from({ length: 100 }, async () => { while (next < mqttDevices.length) await mqttDevices[next++].start() }))
+  } catch (err) {
+    // the devices that did connect, and those still retrying, would keep the process alive
+    next = mqttDevices.length
+    await Promise.all([...mqttDevices.map(async (d) => await d.stop(0)), ...httpDevices.map(async (d) => await d.stop(0))])
+    throw err
+  }
   say(`${o.devices} devices connected`)
 
   const samples: Array<{ t: number, rss: number, cpu: number, depth: number }> = []
