@@ -1,6 +1,10 @@
 // The command dispatcher of `stedi`. Each subcommand lives in cli/commands/; this file only
 // dispatches, prints errors as one line, and maps them to exit codes.
+import fs from 'node:fs'
+import path from 'node:path'
+import { packageRoot } from '../common/package-root.js'
 import { type Command, UsageError } from './args.js'
+import { suggestCommand } from './suggest.js'
 
 // Commands load on use: `stedi pipeline run` should not pay for the broker, the web server and the
 // AWS SDK, nor `stedi gateway` for DuckDB.
@@ -52,6 +56,11 @@ export async function main (argv: string[]): Promise<number> {
     console.log(help())
     return argv.length === 0 ? EXIT.usage : EXIT.ok
   }
+  if (argv[0] === '--version' || argv[0] === '-V') {
+    const { version } = JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }
+    console.log(`stedi ${version}`)
+    return EXIT.ok
+  }
   // the longest command name that prefixes argv wins: "pipeline run" before "pipeline"
   const command = COMMANDS
     .filter((c) => { const words = c.name.split(' '); return words.every((w, i) => argv[i] === w) })
@@ -62,7 +71,10 @@ export async function main (argv: string[]): Promise<number> {
       console.log(group.map((c) => `  ${c.name}  ${c.summary}`).join('\n'))
       return argv.length === 1 ? EXIT.usage : EXIT.ok
     }
-    console.error(`stedi: unknown command "${argv.slice(0, 2).join(' ')}"; stedi --help lists the commands`)
+    const groups = [...new Set(COMMANDS.map((c) => c.name.split(' ')[0]))]
+    const suggestion = suggestCommand(argv, COMMANDS.map((c) => c.name)) ?? suggestCommand(argv, groups)
+    console.error(`stedi: unknown command "${argv.slice(0, 2).join(' ')}"; ` +
+      (suggestion !== undefined ? `did you mean: stedi ${suggestion}? ` : '') + '(stedi --help lists the commands)')
     return EXIT.usage
   }
   try {
