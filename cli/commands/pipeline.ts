@@ -1,4 +1,5 @@
 import { CONSENT_POLICIES, ML_JOINS } from '../../contracts/lakehouse.js'
+import { formatDurationMs } from '../../common/duration.js'
 import { createLogger } from '../../common/logger.js'
 import { PAUSE_POINTS, type PipelineConfigInput, createPipelineConfig } from '../../pipeline/config.js'
 import { formatAccounting, formatCountsTable, formatSummary, formatWarnings } from '../../pipeline/report.js'
@@ -6,6 +7,7 @@ import { runPipeline } from '../../pipeline/run.js'
 import { runSparkPipeline } from '../../pipeline/engine/spark.js'
 import { runSchedule } from '../../pipeline/schedule.js'
 import { openStateForRead } from '../../pipeline/snapshot.js'
+import type { RunRow } from '../../pipeline/state.js'
 import { type Command, UsageError, durationFlag, oneOf, parse, wholeNumber } from '../args.js'
 import { createProgress } from '../progress.js'
 import { DEFAULT_LAKEHOUSE, DEFAULT_LANDING } from '../defaults.js'
@@ -152,18 +154,30 @@ ${S3_USAGE}
     try {
       const runs = await state.runs(wholeNumber('--limit', values.limit) ?? 10)
       if (values.json === true) { console.log(JSON.stringify(runs)); return 0 }
-      for (const r of runs) {
-        const report = r.report as { durationMs?: number, counts?: { curated?: { machine_learning?: number } } } | null
-        console.log(`run ${r.id}  ${r.startedAt}  ${r.status.padEnd(9)} ${JSON.stringify(r.options)}` +
-          (report?.durationMs !== undefined ? `  ${report.durationMs} ms` : '') +
-          (report?.counts?.curated?.machine_learning !== undefined ? `  ml ${report.counts.curated.machine_learning}` : '') +
-          (r.error !== null ? `  error: ${r.error}` : ''))
-      }
+      for (const r of runs) console.log(historyLine(r))
       return 0
     } finally {
       await dispose()
     }
   }
+}
+
+/** A run's duration: its report's, or (erasures, failed runs, older reports) from its start to its end. */
+export function runDurationMs (r: Pick<RunRow, 'startedAt' | 'finishedAt' | 'report'>): number | undefined {
+  const reported = (r.report as { durationMs?: unknown } | null)?.durationMs
+  if (typeof reported === 'number') return reported
+  if (r.finishedAt === null) return undefined
+  const ms = Date.parse(r.finishedAt) - Date.parse(r.startedAt)
+  return Number.isFinite(ms) && ms >= 0 ? ms : undefined
+}
+
+export function historyLine (r: RunRow): string {
+  const report = r.report as { counts?: { curated?: { machine_learning?: number } } } | null
+  const ms = runDurationMs(r)
+  return `run ${r.id}  ${r.startedAt}  ${r.status.padEnd(9)} ${JSON.stringify(r.options)}` +
+    `  ${ms === undefined ? (r.finishedAt === null ? 'running' : 'duration unknown') : formatDurationMs(ms)}` +
+    (report?.counts?.curated?.machine_learning !== undefined ? `  ml ${report.counts.curated.machine_learning}` : '') +
+    (r.error !== null ? `  error: ${r.error}` : '')
 }
 
 export const pipelineCommands: Command[] = [run, schedule, history]
