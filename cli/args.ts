@@ -2,6 +2,7 @@
 // which flag was wrong and how to get help.
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { DurationError, parseDuration } from '../common/duration.js'
+import { LOG_LEVELS } from '../common/logger.js'
 
 export class UsageError extends Error {
   constructor (message: string) {
@@ -48,4 +49,12 @@ export function durationFlag (flag: string, value: string | undefined): number |
     if (err instanceof DurationError) throw new UsageError(`${flag} ${err.message}`)
     throw err
   }
+}
+
+/** The level of the long-running commands' logs, from STEDI_LOG_LEVEL (default info). */
+export function logLevelFromEnv (env: NodeJS.ProcessEnv = process.env): string {
+  const level = env.STEDI_LOG_LEVEL ?? ''
+  if (level === '') return 'info'
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`STEDI_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got ${level})`)
+  return level
 }

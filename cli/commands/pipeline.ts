@@ -8,7 +8,7 @@ import { runSparkPipeline } from '../../pipeline/engine/spark.js'
 import { runSchedule } from '../../pipeline/schedule.js'
 import { openStateForRead } from '../../pipeline/snapshot.js'
 import type { RunRow } from '../../pipeline/state.js'
-import { type Command, UsageError, durationFlag, oneOf, parse, wholeNumber } from '../args.js'
+import { type Command, UsageError, durationFlag, logLevelFromEnv, oneOf, parse, wholeNumber } from '../args.js'
 import { createProgress } from '../progress.js'
 import { DEFAULT_LAKEHOUSE, DEFAULT_LANDING } from '../defaults.js'
 import { S3_OPTION, S3_USAGE, storageFlags } from './s3.js'
@@ -120,7 +120,7 @@ ${COMMON_USAGE}`,
     if (values.help === true) { console.log(schedule.usage); return 0 }
     const everyMs = durationFlag('--every', values.every ?? '5m')!
     const config = createPipelineConfig({ ...configFrom(values), privacyKey: await loadPrivacyKey() })
-    const logger = createLogger().child({ component: 'scheduler', lakehouse: config.lakehouseDir })
+    const logger = createLogger({ level: logLevelFromEnv() }).child({ component: 'scheduler', lakehouse: config.lakehouseDir })
     const controller = new AbortController()
     const stop = (): void => { logger.info('stopping after the run in progress'); controller.abort() }
     process.once('SIGINT', stop)

@@ -13,7 +13,7 @@ import { formatAccounting, formatCountsTable, formatSummary, formatWarnings } fr
 import { runPipeline } from '../../pipeline/run.js'
 import { runSchedule } from '../../pipeline/schedule.js'
 import { loadPrivacyKey } from '../../common/privacy-key.js'
-import { type Command, UsageError, durationFlag, parse, wholeNumber } from '../args.js'
+import { type Command, UsageError, durationFlag, logLevelFromEnv, parse, wholeNumber } from '../args.js'
 import { createProgress } from '../progress.js'
 import { secretsFromEnv } from './gateway.js'
 import { fleetWithProgress, formatFleetSummary } from './simulate.js'
@@ -69,7 +69,7 @@ SIGINT: stop accepting, land what was acknowledged, promote it once more, exit 0
       if (err instanceof LocationError) throw new UsageError(err.message)
       throw err
     }
-    const logger = createLogger({ destination: process.stderr })
+    const logger = createLogger({ level: logLevelFromEnv(), destination: process.stderr })
     const gatewayConfig = createGatewayConfig({
       landingDir: landing.kind === 'local' ? landing.path : path.join(varDir, 'landing'),
       ...(landing.kind === 's3' ? { sink: 's3' as const, s3: { bucket: landing.bucket, prefix: landing.prefix, connection: s3! } } : {}),
