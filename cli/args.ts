@@ -46,7 +46,9 @@ export function durationFlag (flag: string, value: string | undefined): number |
   try {
     return parseDuration(value)
   } catch (err) {
-    if (err instanceof DurationError) throw new UsageError(`${flag} ${err.message}`)
+    if (err instanceof DurationError) {
+      throw new UsageError(err.code === 'DURATION_ERR_NO_UNIT' ? `${flag} ${err.message}` : `${flag} takes a duration such as 30s, 5m or 1h (got ${value})`)
+    }
     throw err
   }
 }
