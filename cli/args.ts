@@ -1,7 +1,8 @@
 // Command-line parsing shared by the subcommands: node's parseArgs, strict, with errors that say
 // which flag was wrong and how to get help.
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { parseDurationMs } from '../common/duration.js'
+import { DurationError, parseDuration } from '../common/duration.js'
+import { LOG_LEVELS } from '../common/logger.js'
 
 export class UsageError extends Error {
   constructor (message: string) {
@@ -39,9 +40,23 @@ export function wholeNumber (flag: string, value: string | undefined): number | 
   return n
 }
 
-export function durationFlag (flag: string, value: string | undefined, example = '30s or 2m'): number | undefined {
+/** A duration flag (30s, 5m, ...): a bare number is refused with the unit to add, never read as ms. */
+export function durationFlag (flag: string, value: string | undefined, example = '30s, 5m or 1h'): number | undefined {
   if (value === undefined) return undefined
-  const ms = parseDurationMs(value)
-  if (ms === undefined) throw new UsageError(`${flag} takes a duration such as ${example} (got ${value})`)
-  return ms
+  try {
+    return parseDuration(value)
+  } catch (err) {
+    if (err instanceof DurationError) {
+      throw new UsageError(err.code === 'DURATION_ERR_NO_UNIT' ? `${flag} ${err.message}` : `${flag} takes a duration such as ${example} (got ${value})`)
+    }
+    throw err
+  }
+}
+
+/** The level of the long-running commands' logs, from STEDI_LOG_LEVEL (default info). */
+export function logLevelFromEnv (env: NodeJS.ProcessEnv = process.env): string {
+  const level = env.STEDI_LOG_LEVEL ?? ''
+  if (level === '') return 'info'
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`STEDI_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got ${level})`)
+  return level
 }

@@ -1,6 +1,10 @@
 // The command dispatcher of `stedi`. Each subcommand lives in cli/commands/; this file only
 // dispatches, prints errors as one line, and maps them to exit codes.
+import fs from 'node:fs'
+import path from 'node:path'
+import { packageRoot } from '../common/package-root.js'
 import { type Command, UsageError } from './args.js'
+import { suggestCommand } from './suggest.js'
 
 // Commands load on use: `stedi pipeline run` should not pay for the broker, the web server and the
 // AWS SDK, nor `stedi gateway` for DuckDB.
@@ -33,7 +37,7 @@ const COMMANDS: Entry[] = [
 /** The error types of the components, recognised by their coded shape rather than imported. */
 function codedError (err: unknown): { code: string, message: string } | undefined {
   const e = err as { name?: unknown, code?: unknown, message?: unknown } | null
-  return (e?.name === 'PipelineError' || e?.name === 'GatewayError' || e?.name === 'PrivacyKeyError') && typeof e.code === 'string' ? { code: e.code, message: String(e.message) } : undefined
+  return (e?.name === 'PipelineError' || e?.name === 'GatewayError' || e?.name === 'PrivacyKeyError' || e?.name === 'SimulatorError') && typeof e.code === 'string' ? { code: e.code, message: String(e.message) } : undefined
 }
 
 export const EXIT = Object.freeze({ ok: 0, failed: 1, usage: 2, busy: 3 })
@@ -54,6 +58,11 @@ export async function main (argv: string[]): Promise<number> {
     console.log(help())
     return argv.length === 0 ? EXIT.usage : EXIT.ok
   }
+  if (argv[0] === '--version' || argv[0] === '-V') {
+    const { version } = JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }
+    console.log(`stedi ${version}`)
+    return EXIT.ok
+  }
   // the longest command name that prefixes argv wins: "pipeline run" before "pipeline"
   const command = COMMANDS
     .filter((c) => { const words = c.name.split(' '); return words.every((w, i) => argv[i] === w) })
@@ -64,7 +73,10 @@ export async function main (argv: string[]): Promise<number> {
       console.log(group.map((c) => `  ${c.name}  ${c.summary}`).join('\n'))
       return argv.length === 1 ? EXIT.usage : EXIT.ok
     }
-    console.error(`stedi: unknown command "${argv.slice(0, 2).join(' ')}"; stedi --help lists the commands`)
+    const groups = [...new Set(COMMANDS.map((c) => c.name.split(' ')[0]))]
+    const suggestion = suggestCommand(argv, COMMANDS.map((c) => c.name)) ?? suggestCommand(argv, groups)
+    console.error(`stedi: unknown command "${argv.slice(0, 2).join(' ')}"; ` +
+      (suggestion !== undefined ? `did you mean: stedi ${suggestion}? ` : '') + '(stedi --help lists the commands)')
     return EXIT.usage
   }
   try {
@@ -77,9 +89,13 @@ export async function main (argv: string[]): Promise<number> {
     const coded = codedError(err)
     if (coded !== undefined) {
       console.error(`stedi ${command.name}: ${coded.message} [${coded.code}]`)
+      if (coded.code === 'SIM_ERR_REMOTE_TARGET') return EXIT.usage
       return coded.code === 'PIPE_ERR_BUSY' || coded.code === 'GW_ERR_STATE_BUSY' ? EXIT.busy : EXIT.failed
     }
-    console.error(`stedi ${command.name}: unexpected error: ${(err as Error).stack ?? String(err)}`)
+    // an error nobody coded still ends in one line; the stack is for whoever asks for it
+    const message = err instanceof Error ? err.message : String(err)
+    console.error(`stedi ${command.name}: unexpected error: ${message.split('\n')[0]} (STEDI_DEBUG=1 prints the stack trace)`)
+    if (process.env.STEDI_DEBUG === '1') console.error((err as Error).stack)
     return EXIT.failed
   }
 }

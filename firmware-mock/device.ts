@@ -201,6 +201,7 @@ export function createDevice (o: DeviceOptions): Device {
       await new Promise<void>((resolve, reject) => {
         const check = (): void => {
           if (online) resolve()
+          else if (stopping) reject(new Error(`${o.kind} ${o.identity}: stopped before it connected`))
           else if (Date.now() > deadline) reject(new Error(`${o.kind} ${o.identity}: could not connect to ${o.mqttUrl} within ${timeoutMs} ms`))
           else setTimeout(check, 20)
         }

@@ -31,7 +31,8 @@ export interface RunReport {
   read: Record<DatasetName, { records: number, quarantined: number, fastFiles: number, lineFiles: number, erased?: number }>
   counts: Counts
   accounting: Record<DatasetName, DatasetAccounting> | null
-  warnings: { crossCustomerPairs: number | null }
+  /** landing: what looks like landing data but was not read (pipeline/landing/scan.ts), as printed */
+  warnings: { crossCustomerPairs: number | null, landing?: string[] }
   /** the privacy audit of the run's machine-learning table (absent: a Spark run, or a run before the audit existed) */
   audit?: RunAudit
   durationMs: number
@@ -91,9 +92,16 @@ export function formatWarnings (report: RunReport): string[] {
   }
   const q = report.counts.quarantined
   const quarantined = q.customer + q.accelerometer + q.step_trainer
-  if (quarantined > 0) warnings.push(`warning: ${num(quarantined)} landing lines are quarantined: stedi query "SELECT * FROM accelerometer_quarantine" (or customer_/step_trainer_) shows them with file, line and reason`)
+  if (quarantined > 0) {
+    warnings.push(`warning: ${num(quarantined)} landing lines are quarantined: stedi query --lakehouse ${shellWord(report.lakehouse)} "SELECT * FROM accelerometer_quarantine" ` +
+      '(or customer_/step_trainer_) shows them with file, line and reason')
+  }
+  warnings.push(...(report.warnings.landing ?? []))
   return warnings
 }
+
+/** a word as a POSIX shell reads it back: quoted only when it has to be */
+const shellWord = (s: string): string => /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`
 
 export function formatSummary (report: RunReport): string {
   const files = Object.values(report.newFiles).reduce((a, b) => a + b, 0)

@@ -17,7 +17,7 @@ import { ingestDataset } from './landing/ingest.js'
 import { type RetiringFile, carryRetiredRows, deleteRetired, planRetirement } from './landing/retain.js'
 import type { ScannedFile } from './landing/prescan.js'
 import { prescanFiles } from './landing/prescan-pool.js'
-import { type LandingFile, listLandingFiles } from './landing/scan.js'
+import { type LandingFile, scanLanding } from './landing/scan.js'
 import { type RunLakehouse, beginLocalRun } from './lakehouse.js'
 import { type DatasetAccounting, type RunReport, countsFromRows } from './report.js'
 import { type S3Session, openS3Session } from './s3/access.js'
@@ -58,10 +58,10 @@ export async function runPipeline (config: PipelineConfig, hooks: RunHooks = {})
   }
 }
 
-type Listed = { kind: 'local', files: LandingFile[] } | { kind: 's3', objects: LandingObject[] }
+type Listed = { kind: 'local', files: LandingFile[], warnings: string[] } | { kind: 's3', objects: LandingObject[] }
 
 async function listLanding (config: PipelineConfig, s3: S3Session | undefined): Promise<Listed> {
-  if (config.landing.kind === 'local') return { kind: 'local', files: await listLandingFiles(config.landing.path) }
+  if (config.landing.kind === 'local') return { kind: 'local', ...await scanLanding(config.landing.path) }
   const bucket = s3!.bucket(config.landing.bucket)
   await bucket.check()
   try {
@@ -78,6 +78,8 @@ async function lakehouseExists (config: PipelineConfig, s3: S3Session): Promise<
   if (lakehouse.kind === 'local') return await fs.stat(path.join(lakehouse.path, STATE_DB)).then(() => true, () => false)
   return await s3.bucket(lakehouse.bucket).head(s3Key(lakehouse, STATE_DB)) !== undefined
 }
+
+const landingWarnings = (listed: Listed): { landing?: string[] } => listed.kind === 'local' && listed.warnings.length > 0 ? { landing: listed.warnings } : {}
 
 interface NewLanding {
   /** files with a new identity, prescanned: to read */
@@ -146,12 +148,12 @@ async function promote (
     const report: RunReport = {
       runId, status: 'unchanged', lakehouse: location, options: runOptions, newFiles, read: emptyRead,
       counts: countsFromRows(new Map([...current].map(([k, v]) => [k, v.rows]))),
-      accounting: null, warnings: { crossCustomerPairs: null },
+      accounting: null, warnings: { crossCustomerPairs: null, ...landingWarnings(listed) },
       durationMs: Math.round(performance.now() - started), timingsMs: timings
     }
     const previous = (await state.runs(5)).find((r) => r.status === 'ok')?.report as RunReport | undefined
     report.accounting = previous?.accounting ?? null
-    report.warnings = previous?.warnings ?? report.warnings
+    report.warnings = { crossCustomerPairs: previous?.warnings.crossCustomerPairs ?? null, ...landingWarnings(listed) }
     if (previous?.audit !== undefined) report.audit = previous.audit
     const retiring = await planRetention(config, listed, known, touched, state, report)
     await lakehouse.commit({ status: 'unchanged', fullRefresh: false, files: touched, versions: [], report: report as unknown as Record<string, unknown>, retired: retiring })
@@ -292,7 +294,7 @@ async function promote (
     const counts = countsFromRows(new Map(TABLE_NAMES.map((table) => [table, rowsOf(table)])))
     const report: RunReport = {
       runId, status: 'ok', lakehouse: location, options: runOptions, newFiles, read, counts, accounting,
-      warnings: { crossCustomerPairs: Number(pairs) }, audit,
+      warnings: { crossCustomerPairs: Number(pairs), ...landingWarnings(listed) }, audit,
       durationMs: 0, timingsMs: timings
     }
     for (const d of DATASET_NAMES) if (erased[d].records + erased[d].quarantined > 0) read[d].erased = erased[d].records + erased[d].quarantined

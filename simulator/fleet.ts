@@ -11,6 +11,7 @@ import type { Faults } from '../firmware-mock/faults.js'
 import type { SeqPersistence } from '../firmware-mock/sequence.js'
 import { phoneReading, stepTrainerReading } from '../firmware-mock/sensors.js'
 import { createRandom } from './generate.js'
+import { checkHttpAnswer, fetchGateway } from './preflight.js'
 
 export interface FleetOptions {
   customers: number
@@ -95,12 +96,12 @@ export async function runFleet (o: FleetOptions): Promise<FleetSummary> {
   const customers = fleetCustomers(o.customers, o.seed, o.consentRatio)
   const service = o.credential('service', 'fleet')
   for (let i = 0; i < customers.length; i += 1000) {
-    const res = await fetch(`${o.httpUrl}/v1/customers`, {
+    const res = await fetchGateway(`${o.httpUrl}/v1/customers`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${service}` },
       body: JSON.stringify(customers.slice(i, i + 1000).map((c) => c.record))
     })
-    if (res.status !== 202) throw new Error(`registering customers: HTTP ${res.status} ${await res.text()}`)
+    await checkHttpAnswer(res, 'the fleet\'s service (registering customers)', 'registering customers')
   }
 
   const started = Date.now()

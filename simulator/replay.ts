@@ -9,6 +9,7 @@ import { DATASETS } from '../contracts/datasets.js'
 import { type DeviceKind, IDENTITY_FIELD } from '../contracts/topics.js'
 import { createDevice } from '../firmware-mock/device.js'
 import { createRandom } from './generate.js'
+import { checkHttpAnswer, fetchGateway } from './preflight.js'
 
 export interface ReplayOptions {
   dataDir: string
@@ -54,13 +55,13 @@ export async function replay (options: ReplayOptions): Promise<ReplaySummary> {
   progress.customers = customers.length
   const service = options.credential('service', 'replay')
   for (let i = 0; i < customers.length; i += 500) {
-    const res = await fetch(`${options.httpUrl}/v1/customers`, {
+    const res = await fetchGateway(`${options.httpUrl}/v1/customers`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${service}` },
       body: JSON.stringify(customers.slice(i, i + 500))
     })
+    await checkHttpAnswer(res, 'the replay\'s service (sending customers)', `customers ${i}..${i + 500}`)
     const body = await res.json() as { accepted?: number, duplicates?: number, error?: string }
-    if (res.status !== 202) throw new Error(`customers ${i}..${i + 500}: HTTP ${res.status} ${JSON.stringify(body)}`)
     byDataset.customer += (body.accepted ?? 0) + (body.duplicates ?? 0)
     progress.acknowledged += (body.accepted ?? 0) + (body.duplicates ?? 0)
     report()

@@ -1,7 +1,6 @@
 import path from 'node:path'
 import { createLogger } from '../../common/logger.js'
 import { loadPrivacyKey } from '../../common/privacy-key.js'
-import { parseDurationMs } from '../../common/duration.js'
 import { identityProblem } from '../../contracts/topics.js'
 import { buildGateway } from '../../gateway/app.js'
 import { type GatewayConfigInput, GATEWAY_DEFAULTS, createGatewayConfig } from '../../gateway/config.js'
@@ -9,7 +8,7 @@ import { CREDENTIAL_KINDS, issueCredential } from '../../gateway/credentials.js'
 import { revokeDevice } from '../../gateway/revocations.js'
 import { type S3ConnectionConfig, s3ConnectionFromEnv } from '../../common/s3-connection.js'
 import { LocationError, type StorageLocation, parseLocation } from '../../common/storage-location.js'
-import { type Command, UsageError, oneOf, parse, wholeNumber } from '../args.js'
+import { type Command, UsageError, durationFlag, logLevelFromEnv, oneOf, parse, wholeNumber } from '../args.js'
 import { findGatewaySecret, secretsFromEnv } from '../gateway-secret.js'
 
 export { secretsFromEnv }
@@ -51,12 +50,7 @@ export function listenerUrls (host: string, tls: boolean, ports: { mqttPort: num
     `ws${s}://${host}:${ports.httpPort}/mqtt`, `http${s}://${host}:${ports.httpPort}`].join(' ')
 }
 
-function duration (flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined
-  const ms = parseDurationMs(value)
-  if (ms === undefined) throw new UsageError(`${flag} takes a duration such as 2s or 500ms (got ${value})`)
-  return ms
-}
+const duration = durationFlag
 
 export const gateway: Command = {
   name: 'gateway',
@@ -183,7 +177,7 @@ Exit codes: 0 stopped cleanly, 1 failed (a port taken, a bad option), 3 another 
     for (const k of Object.keys(input) as Array<keyof GatewayConfigInput>) if (input[k] === undefined) delete input[k]
     for (const k of ['maxRecords', 'maxBytes', 'maxAgeMs'] as const) if (input.batch![k] === undefined) delete input.batch![k]
     const config = createGatewayConfig(input)
-    const logger = createLogger({ destination: process.stderr })
+    const logger = createLogger({ level: logLevelFromEnv(), destination: process.stderr })
     if (config.allowAnonymous) {
       process.stderr.write('\n*** stedi gateway: --allow-anonymous: ANY client may connect and publish as ANY device. Development only. ***\n\n')
       logger.warn('anonymous access is enabled (development only)')

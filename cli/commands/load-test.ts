@@ -1,10 +1,9 @@
 import fs from 'node:fs/promises'
-import { parseDurationMs } from '../../common/duration.js'
 import { issueCredential } from '../../gateway/credentials.js'
 import { startBareBroker } from '../../simulator/load/baseline.js'
 import { renderHtml } from '../../simulator/load/html.js'
 import { SCENARIOS, type LoadTestResult, runLoadTest } from '../../simulator/load/run.js'
-import { type Command, UsageError, oneOf, parse, wholeNumber } from '../args.js'
+import { type Command, UsageError, durationFlag, oneOf, parse, wholeNumber } from '../args.js'
 import { createProgress } from '../progress.js'
 import { findGatewaySecret } from '../gateway-secret.js'
 
@@ -44,8 +43,8 @@ Scenarios:
     if (values.mqtt === undefined || values.http === undefined) throw new UsageError('--mqtt and --http are required')
     const scenario = oneOf('--scenario', values.scenario, SCENARIOS)
     if (scenario === undefined) throw new UsageError(`--scenario is required: ${SCENARIOS.join(', ')}`)
-    const durationMs = parseDurationMs(values.duration ?? '')
-    if (durationMs === undefined) throw new UsageError('--duration takes a duration such as 30s')
+    const durationMs = durationFlag('--duration', values.duration)
+    if (durationMs === undefined) throw new UsageError('--duration is required, such as 30s')
     const { secret } = await findGatewaySecret()
     const rate = Number(values.rate ?? 10)
     if (!Number.isFinite(rate) || rate <= 0) throw new UsageError('--rate must be a positive number')

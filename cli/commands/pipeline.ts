@@ -1,13 +1,14 @@
 import { CONSENT_POLICIES, ML_JOINS } from '../../contracts/lakehouse.js'
+import { formatDurationMs } from '../../common/duration.js'
 import { createLogger } from '../../common/logger.js'
-import { parseDurationMs } from '../../common/duration.js'
 import { PAUSE_POINTS, type PipelineConfigInput, createPipelineConfig } from '../../pipeline/config.js'
 import { formatAccounting, formatCountsTable, formatSummary, formatWarnings } from '../../pipeline/report.js'
 import { runPipeline } from '../../pipeline/run.js'
 import { runSparkPipeline } from '../../pipeline/engine/spark.js'
 import { runSchedule } from '../../pipeline/schedule.js'
 import { openStateForRead } from '../../pipeline/snapshot.js'
-import { type Command, UsageError, durationFlag, oneOf, parse, wholeNumber } from '../args.js'
+import type { RunRow } from '../../pipeline/state.js'
+import { type Command, UsageError, durationFlag, logLevelFromEnv, oneOf, parse, wholeNumber } from '../args.js'
 import { createProgress } from '../progress.js'
 import { DEFAULT_LAKEHOUSE, DEFAULT_LANDING } from '../defaults.js'
 import { S3_OPTION, S3_USAGE, storageFlags } from './s3.js'
@@ -64,7 +65,6 @@ function configFrom (values: Record<string, unknown>): PipelineConfigInput {
   }
 }
 
-
 const run: Command = {
   name: 'pipeline run',
   usage: `stedi pipeline run [options]
@@ -90,12 +90,7 @@ ${COMMON_USAGE}
     if (engine === 'spark' && values['pause-after'] !== undefined) throw new UsageError('--pause-after is a test hook of the duckdb engine')
     if (engine === 'spark' && values['retain-landing'] !== undefined) throw new UsageError('--retain-landing is an option of the duckdb engine (run it after the Spark jobs)')
     const config0 = configFrom(values)
-    let waitMs = 0
-    if (values.wait !== undefined) {
-      const parsed = parseDurationMs(values.wait)
-      if (parsed === undefined) throw new UsageError(`--wait takes a duration such as 30s or 10m (got ${values.wait})`)
-      waitMs = parsed
-    }
+    const waitMs = durationFlag('--wait', values.wait) ?? 0
     const config = createPipelineConfig({ ...config0, waitMs, privacyKey: await loadPrivacyKey(), pauseAfter: oneOf('--pause-after', values['pause-after'], PAUSE_POINTS) })
     const progress = createProgress()
     const report = await (engine === 'spark'
@@ -130,10 +125,9 @@ ${COMMON_USAGE}`,
   run: async (argv) => {
     const { values } = parse(argv, { ...COMMON_OPTIONS, every: { type: 'string' }, retries: { type: 'string' }, 'max-runs': { type: 'string' } })
     if (values.help === true) { console.log(schedule.usage); return 0 }
-    const everyMs = parseDurationMs(values.every ?? '5m')
-    if (everyMs === undefined) throw new UsageError(`--every takes a duration such as 30s or 5m (got ${values.every})`)
+    const everyMs = durationFlag('--every', values.every ?? '5m')!
     const config = createPipelineConfig({ ...configFrom(values), privacyKey: await loadPrivacyKey() })
-    const logger = createLogger().child({ component: 'scheduler', lakehouse: config.lakehouseDir })
+    const logger = createLogger({ level: logLevelFromEnv() }).child({ component: 'scheduler', lakehouse: config.lakehouseDir })
     const controller = new AbortController()
     const stop = (): void => { logger.info('stopping after the run in progress'); controller.abort() }
     process.once('SIGINT', stop)
@@ -167,18 +161,30 @@ ${S3_USAGE}
     try {
       const runs = await state.runs(wholeNumber('--limit', values.limit) ?? 10)
       if (values.json === true) { console.log(JSON.stringify(runs)); return 0 }
-      for (const r of runs) {
-        const report = r.report as { durationMs?: number, counts?: { curated?: { machine_learning?: number } } } | null
-        console.log(`run ${r.id}  ${r.startedAt}  ${r.status.padEnd(9)} ${JSON.stringify(r.options)}` +
-          (report?.durationMs !== undefined ? `  ${report.durationMs} ms` : '') +
-          (report?.counts?.curated?.machine_learning !== undefined ? `  ml ${report.counts.curated.machine_learning}` : '') +
-          (r.error !== null ? `  error: ${r.error}` : ''))
-      }
+      for (const r of runs) console.log(historyLine(r))
       return 0
     } finally {
       await dispose()
     }
   }
+}
+
+/** A run's duration: its report's, or (erasures, failed runs, older reports) from its start to its end. */
+export function runDurationMs (r: Pick<RunRow, 'startedAt' | 'finishedAt' | 'report'>): number | undefined {
+  const reported = (r.report as { durationMs?: unknown } | null)?.durationMs
+  if (typeof reported === 'number') return reported
+  if (r.finishedAt === null) return undefined
+  const ms = Date.parse(r.finishedAt) - Date.parse(r.startedAt)
+  return Number.isFinite(ms) && ms >= 0 ? ms : undefined
+}
+
+export function historyLine (r: RunRow): string {
+  const report = r.report as { counts?: { curated?: { machine_learning?: number } } } | null
+  const ms = runDurationMs(r)
+  return `run ${r.id}  ${r.startedAt}  ${r.status.padEnd(9)} ${JSON.stringify(r.options)}` +
+    `  ${ms === undefined ? (r.finishedAt === null ? 'running' : 'duration unknown') : formatDurationMs(ms)}` +
+    (report?.counts?.curated?.machine_learning !== undefined ? `  ml ${report.counts.curated.machine_learning}` : '') +
+    (r.error !== null ? `  error: ${r.error}` : '')
 }
 
 export const pipelineCommands: Command[] = [run, schedule, history]

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { createLogger } from '../../common/logger.js'
-import { parseDurationMs } from '../../common/duration.js'
 import { packageRoot } from '../../common/package-root.js'
 import { buildGateway } from '../../gateway/app.js'
 import { createGatewayConfig } from '../../gateway/config.js'
@@ -14,7 +13,7 @@ import { formatAccounting, formatCountsTable, formatSummary, formatWarnings } fr
 import { runPipeline } from '../../pipeline/run.js'
 import { runSchedule } from '../../pipeline/schedule.js'
 import { loadPrivacyKey } from '../../common/privacy-key.js'
-import { type Command, UsageError, durationFlag, parse, wholeNumber } from '../args.js'
+import { type Command, UsageError, durationFlag, logLevelFromEnv, parse, wholeNumber } from '../args.js'
 import { createProgress } from '../progress.js'
 import { SECRET_FILE_NAME, secretsFromEnv } from '../gateway-secret.js'
 import { REVOCATION_LIST_NAME, TLS_OPTIONS, TLS_USAGE, listenerUrls, tlsInput } from './gateway.js'
@@ -63,8 +62,7 @@ ${TLS_USAGE} (default DIR/${REVOCATION_LIST_NAME})`,
     })
     if (values.help === true) { console.log(start.usage); return 0 }
     const varDir = path.resolve(values.var ?? 'var')
-    const everyMs = parseDurationMs(values.every ?? '1m')
-    if (everyMs === undefined) throw new UsageError(`--every takes a duration such as 30s or 5m (got ${values.every})`)
+    const everyMs = durationFlag('--every', values.every ?? '1m')!
     let landing: StorageLocation
     let lakehouse: StorageLocation
     let s3: S3ConnectionConfig | undefined
@@ -76,7 +74,7 @@ ${TLS_USAGE} (default DIR/${REVOCATION_LIST_NAME})`,
       if (err instanceof LocationError) throw new UsageError(err.message)
       throw err
     }
-    const logger = createLogger({ destination: process.stderr })
+    const logger = createLogger({ level: logLevelFromEnv(), destination: process.stderr })
     // the key of erasures, kept with the platform's other secret (var/privacy-key unless set)
     const privacyKey = await loadPrivacyKey({ env: { ...process.env, STEDI_PRIVACY_KEY_FILE: process.env.STEDI_PRIVACY_KEY_FILE ?? path.join(varDir, 'privacy-key') } })
     const gatewayConfig = createGatewayConfig({
@@ -136,8 +134,7 @@ the counts the fleet predicts, and where the machine-learning table is. Data und
     let landingDir = path.join(packageRoot(), SAMPLE_LANDING)
     const out: string[] = []
     if (values.sample !== true) {
-      const durationMs = parseDurationMs(values.duration ?? '30s')
-      if (durationMs === undefined) throw new UsageError(`--duration takes a duration such as 30s (got ${values.duration})`)
+      const durationMs = durationFlag('--duration', values.duration ?? '30s')!
       const secret = randomBytes(32).toString('hex')
       landingDir = path.join(root, 'landing')
       const gw = await buildGateway(createGatewayConfig({

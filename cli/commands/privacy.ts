@@ -3,14 +3,13 @@ import fs from 'node:fs/promises'
 import { identityHash } from '../../contracts/privacy.js'
 import { ensurePrivacyKey, loadPrivacyKey } from '../../common/privacy-key.js'
 import { parseLocation, type StorageLocation } from '../../common/storage-location.js'
-import { parseDurationMs } from '../../common/duration.js'
 import { createPipelineConfig } from '../../pipeline/config.js'
 import { ERASURE_PAUSE_POINTS, type ErasureReceipt, eraseCustomers } from '../../pipeline/privacy/erase.js'
 import { type Occurrence, type ScanPlace, scanPlaces, serialsInClear } from '../../pipeline/privacy/scan.js'
 import { openS3Session } from '../../pipeline/s3/access.js'
 import { openSnapshot, querySnapshot, openStateForRead } from '../../pipeline/snapshot.js'
 import { PipelineError } from '../../pipeline/errors.js'
-import { type Command, UsageError, oneOf, parse } from '../args.js'
+import { type Command, UsageError, durationFlag, oneOf, parse } from '../args.js'
 import { DEFAULT_LAKEHOUSE, DEFAULT_LANDING } from '../defaults.js'
 import { S3_OPTION, S3_USAGE, storageFlags } from './s3.js'
 import { eraseGateways, GATEWAY_OPTIONS, GATEWAY_USAGE, reachesGateways } from './privacy-gateway.js'
@@ -81,12 +80,12 @@ tombstones).`,
     const { values } = parse(argv, { ...PLACE_OPTIONS, ...GATEWAY_OPTIONS, wait: { type: 'string' }, 'pause-after': { type: 'string' } })
     if (values.help === true) { console.log(privacyErase.usage); return 0 }
     const emails = await emailsFrom(values)
+    // flags first: a mistyped one must not leave a new privacy key behind
+    const waitMs = durationFlag('--wait', values.wait) ?? 0
     const { key, made } = await ensurePrivacyKey()
     if (made !== undefined) process.stderr.write(`stedi: no privacy key: made one in ${made} (keep it with the platform's secrets)\n`)
     const landingDir = values.landing ?? DEFAULT_LANDING
     const lakehouseDir = values.lakehouse ?? DEFAULT_LAKEHOUSE
-    const waitMs = values.wait === undefined ? 0 : parseDurationMs(values.wait)
-    if (waitMs === undefined) throw new UsageError(`--wait takes a duration such as 30s or 10m (got ${values.wait})`)
     const config = createPipelineConfig({
       landingDir, lakehouseDir, waitMs, privacyKey: key,
       s3: storageFlags(values, [['--landing', landingDir], ['--lakehouse', lakehouseDir]])

@@ -2,11 +2,11 @@ import { GENERATE_DEFAULTS, generateLanding } from '../../simulator/generate.js'
 import { replay } from '../../simulator/replay.js'
 import { type FleetSummary, runFleet } from '../../simulator/fleet.js'
 import { SEQ_PERSISTENCE } from '../../firmware-mock/sequence.js'
-import { parseDurationMs } from '../../common/duration.js'
 import { issueCredential } from '../../gateway/credentials.js'
+import { checkMqttCredentials, checkReachable, checkTarget } from '../../simulator/preflight.js'
 import { createProgress } from '../progress.js'
 import { findGatewaySecret } from '../gateway-secret.js'
-import { type Command, UsageError, oneOf, parse, wholeNumber } from '../args.js'
+import { type Command, UsageError, durationFlag, oneOf, parse, wholeNumber } from '../args.js'
 
 const ratio = (flag: string, value: string | undefined, fallback: number): number => {
   if (value === undefined) return fallback
@@ -61,15 +61,17 @@ Exits 0 only when every record was acknowledged.
   --batch N                 readings per MQTT batch (default 100)
   --concurrency N           devices replaying at once (default 32)
   --duplicate-ratio P       share of batches sent twice, as at-least-once devices do (default 0)
-  --disconnect-every N      drop a device's connection mid-publish once every N batches on average (default never)`,
+  --disconnect-every N      drop a device's connection mid-publish once every N batches on average (default never)
+  --allow-remote            a gateway that is not on this machine (refused otherwise)`,
   run: async (argv) => {
     const { values } = parse(argv, {
       data: { type: 'string' }, mqtt: { type: 'string' }, http: { type: 'string' }, batch: { type: 'string' },
-      concurrency: { type: 'string' }, 'duplicate-ratio': { type: 'string' }, 'disconnect-every': { type: 'string' }
+      concurrency: { type: 'string' }, 'duplicate-ratio': { type: 'string' }, 'disconnect-every': { type: 'string' }, 'allow-remote': { type: 'boolean' }
     })
     if (values.help === true) { console.log(simulateReplay.usage); return 0 }
     if (values.data === undefined || values.mqtt === undefined || values.http === undefined) throw new UsageError('--data, --mqtt and --http are required')
     const { secret } = await findGatewaySecret()
+    await preflight(values.mqtt, values.http, values['allow-remote'] === true, 'the replay\'s devices', (kind, identity) => issueCredential(secret, kind, identity))
     const progress = createProgress()
     const summary = await replay({
       dataDir: values.data,
@@ -112,19 +114,20 @@ STEDI_GATEWAY_SECRET.
                             it keeps its unacknowledged batches (flash) and loses its open batch (RAM)
   --seq-persistence flash|ram  where the devices keep their seq counter across a restart (default ram:
                             it starts again at 0)
-  --json                    print the summary as JSON`,
+  --json                    print the summary as JSON
+  --allow-remote            a gateway that is not on this machine (refused otherwise)`,
   run: async (argv) => {
     const { values } = parse(argv, {
       mqtt: { type: 'string' }, http: { type: 'string' }, customers: { type: 'string' }, duration: { type: 'string' },
       rate: { type: 'string' }, 'consent-ratio': { type: 'string' }, seed: { type: 'string' }, batch: { type: 'string' }, json: { type: 'boolean' },
-      'restart-every': { type: 'string' }, 'seq-persistence': { type: 'string' }
+      'restart-every': { type: 'string' }, 'seq-persistence': { type: 'string' }, 'allow-remote': { type: 'boolean' }
     })
     if (values.help === true) { console.log(simulateFleet.usage); return 0 }
     if (values.mqtt === undefined || values.http === undefined) throw new UsageError('--mqtt and --http are required')
     const { secret } = await findGatewaySecret()
-    const durationMs = parseDurationMs(values.duration ?? '30s')
-    if (durationMs === undefined) throw new UsageError(`--duration takes a duration such as 30s (got ${values.duration})`)
+    const durationMs = durationFlag('--duration', values.duration ?? '30s')!
     const restartEvery = wholeNumber('--restart-every', values['restart-every'])
+    await preflight(values.mqtt, values.http, values['allow-remote'] === true, 'the fleet\'s devices', (kind, identity) => issueCredential(secret, kind, identity))
     const summary = await fleetWithProgress({
       customers: wholeNumber('--customers', values.customers) ?? 100,
       durationMs,
@@ -141,6 +144,15 @@ STEDI_GATEWAY_SECRET.
     console.log(values.json === true ? JSON.stringify(summary) : formatFleetSummary(summary))
     return summary.failed === 0 ? 0 : 1
   }
+}
+
+// Before any device starts: a loopback target (unless allowed), something listening at both URLs,
+// and credentials the gateway takes; each failure is one line naming the URL or what was refused.
+async function preflight (mqttUrl: string, httpUrl: string, allowRemote: boolean, who: string, credential: (kind: 'step-trainer', identity: string) => string): Promise<void> {
+  for (const url of [mqttUrl, httpUrl]) checkTarget(url, allowRemote)
+  for (const url of [mqttUrl, httpUrl]) await checkReachable(url)
+  const probe = `sim-probe-${process.pid}`
+  await checkMqttCredentials(mqttUrl, who, probe, credential('step-trainer', probe))
 }
 
 export async function fleetWithProgress (options: Parameters<typeof runFleet>[0]): Promise<FleetSummary> {

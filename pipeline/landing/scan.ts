@@ -15,6 +15,15 @@ export interface LandingFile {
 }
 
 export async function listLandingFiles (landingDir: string): Promise<LandingFile[]> {
+  return (await scanLanding(landingDir)).files
+}
+
+/**
+ * The landing files, and warnings about what looks like landing data but is not read: a folder
+ * named like a dataset's but not exactly (step-trainer/, stepTrainer/, Customer/), files of another
+ * JSON-lines suffix (.ndjson, .jsonl) in a dataset's folders. Each would otherwise be a silent zero.
+ */
+export async function scanLanding (landingDir: string): Promise<{ files: LandingFile[], warnings: string[] }> {
   const root = path.resolve(landingDir)
   const rootStat = await fs.stat(root).catch(() => undefined)
   if (rootStat === undefined || !rootStat.isDirectory()) {
@@ -49,12 +58,40 @@ export async function listLandingFiles (landingDir: string): Promise<LandingFile
     }
   }
   if (datasetDirs === 0) {
+    const alike = (await lookAlikes(root)).map((w) => w.replace(/^warning: /, ''))
     throw new PipelineError('PIPE_ERR_LANDING_EMPTY_LAYOUT',
-      `landing folder ${root} has none of customer/landing, accelerometer/landing, step_trainer/landing: is --landing the right folder?`,
+      `landing folder ${root} has none of customer/landing, accelerometer/landing, step_trainer/landing: is --landing the right folder?` +
+      (alike.length > 0 ? ` (${alike.join('; ')})` : ''),
       { path: root })
   }
   files.sort((a, b) => a.relPath < b.relPath ? -1 : a.relPath > b.relPath ? 1 : 0)
-  return files
+  return { files, warnings: await lookAlikes(root) }
+}
+
+const OTHER_SUFFIXES = ['.ndjson', '.jsonl']
+const squash = (name: string): string => name.toLowerCase().replace(/[-_ .]/g, '').replace(/s$/, '')
+
+async function lookAlikes (root: string): Promise<string[]> {
+  const warnings: string[] = []
+  const names = async (dir: string): Promise<Array<{ name: string, dir: boolean }>> =>
+    (await fs.readdir(dir, { withFileTypes: true }).catch(() => [])).map((e) => ({ name: e.name, dir: e.isDirectory() }))
+  const tops = DATASET_NAMES.map((d) => DATASETS[d].landingDir.split('/')[0])
+  for (const entry of await names(root)) {
+    const like = tops.find((top) => squash(top) === squash(entry.name))
+    if (entry.dir && like !== undefined && entry.name !== like) {
+      warnings.push(`warning: landing folder ${root} has ${entry.name}/, which is not read: the pipeline reads ${like}/landing/ (rename the folder)`)
+    }
+  }
+  for (const dataset of DATASET_NAMES) {
+    const landing = DATASETS[dataset].landingDir
+    for (const rel of [landing.split('/')[0], landing]) {
+      const odd = (await names(path.join(root, rel))).filter((e) => !e.dir && OTHER_SUFFIXES.some((s) => e.name.endsWith(s)))
+      if (odd.length === 0) continue
+      warnings.push(`warning: ${odd.length} file(s) in ${rel}/ end in ${[...new Set(odd.map((e) => path.extname(e.name)))].join(' or ')}, which is not read ` +
+        `(such as ${rel}/${odd[0].name}): landing files are ${landing}/*.json (rename them)`)
+    }
+  }
+  return warnings
 }
 
 export function unreadable (file: string, err: unknown): PipelineError {

@@ -27,7 +27,8 @@ export function renderHtml (r: LoadTestResult & { baseline?: { rate: number, rec
     ['generated', String(r.readings.generated)], ['acknowledged', String(r.readings.acknowledged)],
     ['landed', String(r.readings.landed ?? 'n/a')], ['deduplicated', String(r.readings.deduplicated ?? 'n/a')], ['rejected', String(r.readings.rejected ?? 'n/a')],
     ['lost (acknowledged, not landed)', String(r.readings.lost ?? 'n/a')], ['dropped by device buffers', String(r.readings.dropped)], ['failed (never acknowledged)', String(r.readings.failed)],
-    ['rate (acknowledged readings/s)', String(r.rate)], ['latency p50 / p95 / p99 / max', `${r.latency_ms.p50} / ${r.latency_ms.p95} / ${r.latency_ms.p99} / ${r.latency_ms.max} ms`]
+    ['rate (acknowledged readings/s)', String(r.rate)], ['latency p50 / p95 / p99 / max', `${r.latency_ms.p50} / ${r.latency_ms.p95} / ${r.latency_ms.p99} / ${r.latency_ms.max} ms`],
+    ['how the percentiles were computed', `${r.latency_method.method}, ${r.latency_method.significantDigits} significant digits, ${r.latency_method.resolution} resolution: ${r.latency_method.description}`]
   ]
   if (r.gateway !== null) rows.push(['gateway peak memory', `${r.gateway.peakRssMb} MB`], ['gateway CPU', `${r.gateway.cpuSeconds} s`])
   if (r.knee !== undefined) rows.push(['ramp knee', `${r.knee.readingsPerSecond} readings/s at p99 ${r.knee.p99Ms} ms${r.knee.crossedAt === null ? ' (thresholds never crossed)' : `; crossed at ${r.knee.crossedAt} offered`}`])

@@ -1,4 +1,7 @@
 // Reads the gateway's /metrics (Prometheus text) into numbers a load test can subtract.
+import { SimulatorError } from '../errors.js'
+import { fetchGateway } from '../preflight.js'
+
 export type Samples = Map<string, Array<{ labels: Record<string, string>, value: number }>>
 
 export function parsePrometheus (text: string): Samples {
@@ -18,8 +21,8 @@ export const sumOf = (s: Samples, name: string, filter: (l: Record<string, strin
   (s.get(name) ?? []).filter((x) => filter(x.labels)).reduce((a, x) => a + x.value, 0)
 
 export async function scrape (httpUrl: string): Promise<Samples> {
-  const res = await fetch(`${httpUrl}/metrics`)
-  if (res.status !== 200) throw new Error(`${httpUrl}/metrics answered ${res.status}`)
+  const res = await fetchGateway(`${httpUrl}/metrics`, {})
+  if (res.status !== 200) throw new SimulatorError('SIM_ERR_GATEWAY', `${httpUrl}/metrics answered HTTP ${res.status}: is --http (or --metrics) the gateway's HTTP port?`)
   return parsePrometheus(await res.text())
 }
 

@@ -7,9 +7,10 @@ import type { DeviceKind } from '../../contracts/topics.js'
 import { type Device, createDevice } from '../../firmware-mock/device.js'
 import { phoneReading, stepTrainerReading } from '../../firmware-mock/sensors.js'
 import { createRandom } from '../generate.js'
+import { checkMqttCredentials, checkReachable, checkTarget } from '../preflight.js'
 import { type HttpDevice, createHttpDevice } from './http-device.js'
 import { type Samples, scrapeAll, sumOf } from './prometheus.js'
-import { Recorder, type SecondStats } from './recorder.js'
+import { LATENCY_METHOD, Recorder, type SecondStats } from './recorder.js'
 
 export const SCENARIOS = ['steady', 'ramp', 'spike', 'storm', 'soak', 'mixed'] as const
 export type Scenario = (typeof SCENARIOS)[number]
@@ -43,6 +44,8 @@ export interface LoadTestResult {
   /** acknowledged readings per second over the run */
   rate: number
   latency_ms: { p50: number, p95: number, p99: number, max: number }
+  /** how the percentiles were computed (an HDR histogram: within its precision, not exact) */
+  latency_method: typeof LATENCY_METHOD
   series: Array<SecondStats & { rssMb?: number, cpuPercent?: number, outboxDepth?: number }>
   gateway: { peakRssMb: number, cpuSeconds: number } | null
   knee?: { readingsPerSecond: number, p99Ms: number, crossedAt: number | null }
@@ -50,12 +53,7 @@ export interface LoadTestResult {
   soak?: { rssStartMb: number, rssEndMb: number, rssSlopeMbPerMin: number, outboxDepthMax: number }
 }
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[?::1\]?)$/
-
-export function checkTarget (url: string, allowRemote: boolean): void {
-  const host = new URL(url).hostname
-  if (!allowRemote && !LOOPBACK.test(host)) throw new Error(`${url} is not a loopback address: load tests stay on this machine unless --allow-remote is given`)
-}
+export { checkTarget }
 
 /** Per-device rate (readings/s) at time t (ms) of the scenario; ramp doubles it each step. */
 function rateAt (o: LoadTestOptions, t: number, steps: number): number {
@@ -71,13 +69,17 @@ function rateAt (o: LoadTestOptions, t: number, steps: number): number {
 }
 
 export async function runLoadTest (o: LoadTestOptions): Promise<LoadTestResult> {
-  checkTarget(o.mqttUrl, o.allowRemote === true)
-  if (o.httpUrl !== undefined) checkTarget(o.httpUrl, o.allowRemote === true)
+  const metricsUrls = o.metricsUrls ?? (o.httpUrl === undefined ? [] : [o.httpUrl])
+  for (const url of [o.mqttUrl, ...(o.httpUrl === undefined ? [] : [o.httpUrl]), ...metricsUrls]) checkTarget(url, o.allowRemote === true)
+  for (const url of new Set([o.mqttUrl, ...(o.httpUrl === undefined ? [] : [o.httpUrl]), ...metricsUrls])) await checkReachable(url)
   const say = o.onProgress ?? (() => {})
   const run = randomBytes(3).toString('hex')
-  const recorder = new Recorder()
+  // one connection with a credential as the devices' before a thousand devices retry a refused one
+  await checkMqttCredentials(o.mqttUrl, `the load test's ${o.devices} step-trainer and accelerometer devices`, `lt-${run}-probe`, o.credential('step-trainer', `lt-${run}-probe`))
+  const steps = 6
+  // the ramp's steps are windows of their own: the recorder keeps no list of samples to cut later
+  const recorder = new Recorder({ windowEdgesMs: o.scenario === 'ramp' ? Array.from({ length: steps + 1 }, (_, s) => (s * o.durationMs) / steps) : [] })
   const random = createRandom(1)
-  const metricsUrls = o.metricsUrls ?? (o.httpUrl === undefined ? [] : [o.httpUrl])
   const before = o.httpUrl === undefined ? undefined : await scrapeAll(metricsUrls)
 
   const mqttDevices: Device[] = []
@@ -97,7 +99,14 @@ export async function runLoadTest (o: LoadTestOptions): Promise<LoadTestResult> 
     }
   }
   let next = 0
-  await Promise.all(Array.from({ length: 100 }, async () => { while (next < mqttDevices.length) await mqttDevices[next++].start() }))
+  try {
+    await Promise.all(Array.from({ length: 100 }, async () => { while (next < mqttDevices.length) await mqttDevices[next++].start() }))
+  } catch (err) {
+    // the devices that did connect, and those still retrying, would keep the process alive
+    next = mqttDevices.length
+    await Promise.all([...mqttDevices.map(async (d) => await d.stop(0)), ...httpDevices.map(async (d) => await d.stop(0))])
+    throw err
+  }
   say(`${o.devices} devices connected`)
 
   const samples: Array<{ t: number, rss: number, cpu: number, depth: number }> = []
@@ -111,7 +120,6 @@ export async function runLoadTest (o: LoadTestOptions): Promise<LoadTestResult> 
     }, 1000)
 
   // the load: every 100 ms each device reads what its rate owes (fractions carry over)
-  const steps = 6
   const owed = new Float64Array(all.length)
   const started = performance.now()
   let stormAt: number | undefined
@@ -181,9 +189,11 @@ export async function runLoadTest (o: LoadTestOptions): Promise<LoadTestResult> 
     reconciliation = { landed, deduplicated, rejected, lost: Math.max(0, acknowledged - landed - rejected) }
   }
   const overall = recorder.overall()
+  const bySecond = new Map<number, (typeof samples)[number]>()
+  for (const x of samples) if (!bySecond.has(Math.floor(x.t / 1000))) bySecond.set(Math.floor(x.t / 1000), x)
   const series = recorder.series().map((s) => {
-    const sample = samples.find((x) => Math.floor(x.t / 1000) === s.t)
-    const prev = samples.find((x) => Math.floor(x.t / 1000) === s.t - 1)
+    const sample = bySecond.get(s.t)
+    const prev = bySecond.get(s.t - 1)
     return sample === undefined ? s : {
       ...s,
       rssMb: Math.round(sample.rss / 2 ** 20),
@@ -199,18 +209,20 @@ export async function runLoadTest (o: LoadTestOptions): Promise<LoadTestResult> 
     readings: { generated, acknowledged, ...reconciliation, dropped, failed },
     rate: Math.round(acknowledged / (elapsedMs / 1000)),
     latency_ms: { p50: round(overall.p50), p95: round(overall.p95), p99: round(overall.p99), max: round(overall.max) },
+    latency_method: LATENCY_METHOD,
     series,
     gateway: samples.length === 0 ? null : {
-      peakRssMb: Math.round(Math.max(...samples.map((s) => s.rss)) / 2 ** 20),
+      peakRssMb: Math.round(samples.reduce((m, s) => Math.max(m, s.rss), 0) / 2 ** 20),
       cpuSeconds: round((after === undefined ? samples.at(-1)!.cpu : sumOf(after, 'process_cpu_seconds_total')) - sumOf(before!, 'process_cpu_seconds_total'))
     }
   }
   if (o.scenario === 'ramp') {
     const { p99Ms, errorRate } = o.thresholds ?? { p99Ms: 1000, errorRate: 0.01 }
     const stepMs = o.durationMs / steps
+    const windows = recorder.windows()
     let knee = { readingsPerSecond: 0, p99Ms: 0, crossedAt: null as number | null }
     for (let s = 0; s < steps; s++) {
-      const w = recorder.window(s * stepMs, (s + 1) * stepMs)
+      const w = windows[s]
       const ok = w.p99 <= p99Ms && (w.messages === 0 || w.errors / w.messages <= errorRate)
       if (!ok) { knee.crossedAt = rateAt(o, s * stepMs, steps) * o.devices; break }
       knee = { readingsPerSecond: Math.round(w.readings / (stepMs / 1000)), p99Ms: round(w.p99), crossedAt: null }
@@ -225,7 +237,7 @@ export async function runLoadTest (o: LoadTestOptions): Promise<LoadTestResult> 
       rssStartMb: Math.round(first.rss / 2 ** 20),
       rssEndMb: Math.round(last.rss / 2 ** 20),
       rssSlopeMbPerMin: round(((last.rss - first.rss) / 2 ** 20) / ((last.t - first.t) / 60_000)),
-      outboxDepthMax: Math.max(...samples.map((s) => s.depth))
+      outboxDepthMax: samples.reduce((m, s) => Math.max(m, s.depth), 0)
     }
   }
   return result

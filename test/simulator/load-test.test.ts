@@ -48,10 +48,11 @@ t.test('stedi load-test --json --baseline --report: one result object, a ratio, 
 })
 
 t.test('only loopback targets unless --allow-remote', async (t) => {
-  t.throws(() => checkTarget('mqtt://10.1.2.3:1883', false), /not a loopback address/)
+  t.throws(() => checkTarget('mqtt://10.1.2.3:1883', false), { code: 'SIM_ERR_REMOTE_TARGET', message: /not a loopback address/ })
   t.doesNotThrow(() => checkTarget('mqtt://127.0.0.1:1883', false))
   t.doesNotThrow(() => checkTarget('http://localhost:8080', false))
   const r = await cli(['load-test', '--mqtt', 'mqtt://10.1.2.3:1883', '--http', 'http://10.1.2.3:8080', '--scenario', 'steady', '--duration', '1s'], { env: { STEDI_GATEWAY_SECRET: SECRET } })
-  t.equal(r.code, 1)
+  t.equal(r.code, 2, 'a usage error')
   t.match(r.stderr, /not a loopback address/)
+  t.equal(r.stderr.trim().split('\n').length, 1, 'in one line')
 })
