@@ -5,7 +5,7 @@ import { type Tombstone, keyFingerprint } from '../../contracts/privacy.js'
 import { issueCredential } from '../../gateway/credentials.js'
 import { eraseOnGateway } from '../../gateway/privacy/client.js'
 import { eraseGatewayState } from '../../gateway/privacy/erase-state.js'
-import { UsageError } from '../args.js'
+import { findGatewaySecret } from '../gateway-secret.js'
 
 export const GATEWAY_OPTIONS = {
   gateway: { type: 'string', multiple: true },
@@ -15,18 +15,19 @@ export const GATEWAY_OPTIONS = {
 export const GATEWAY_USAGE = `  --gateway URL             a running gateway's HTTP address (repeatable: every gateway of a site);
                             its erasure endpoint takes a service credential: --gateway-token,
                             STEDI_SERVICE_TOKEN, or one made from STEDI_GATEWAY_SECRET
+                            (or var/gateway-secret, made by stedi start)
   --gateway-token TOKEN     a service credential (stedi devices token NAME --kind service)`
 
 /** True when the erasure reaches gateways: the landing is then checked once more afterwards. */
 export const reachesGateways = (values: { 'gateway-state'?: string[], gateway?: string[] }): boolean =>
   (values['gateway-state'] ?? []).length > 0 || (values.gateway ?? []).length > 0
 
-function serviceCredential (values: { 'gateway-token'?: string }, env: NodeJS.ProcessEnv): string {
+async function serviceCredential (values: { 'gateway-token'?: string }, env: NodeJS.ProcessEnv): Promise<string> {
   const token = values['gateway-token'] ?? env.STEDI_SERVICE_TOKEN
   if (token !== undefined && token !== '') return token
-  const secret = env.STEDI_GATEWAY_SECRET
-  if (secret !== undefined && secret !== '') return issueCredential(secret, 'service', 'privacy-erasure')
-  throw new UsageError('--gateway needs a service credential: --gateway-token, STEDI_SERVICE_TOKEN, or STEDI_GATEWAY_SECRET')
+  // the secret of STEDI_GATEWAY_SECRET, or the one `stedi start` keeps in var/ (an error says where it looked)
+  const { secret } = await findGatewaySecret('var', env)
+  return issueCredential(secret, 'service', 'privacy-erasure')
 }
 
 export async function eraseGateways (
@@ -38,7 +39,7 @@ export async function eraseGateways (
   }
   const urls = values.gateway ?? []
   if (urls.length > 0) {
-    const credential = serviceCredential(values, env)
+    const credential = await serviceCredential(values, env)
     for (const url of urls) {
       receipts.push({ place: `gateway ${url}`, receipt: await eraseOnGateway(url, credential, { keyFingerprint: keyFingerprint(key), tombstones }) })
     }
