@@ -65,7 +65,10 @@ class StateStore:
                 time.sleep(0.1)
         self.db.execute('PRAGMA busy_timeout = 5000')
         self.in_run = True
-        started = _now()
+        now = datetime.now(timezone.utc)
+        started = now.isoformat(timespec='milliseconds').replace('+00:00', 'Z')
+        # the run's start in epoch ms, as recorded: consent dated after it is not given yet
+        self.run_started_ms = int(now.timestamp()) * 1000 + now.microsecond // 1000
         cur = self.db.execute("INSERT INTO runs (started_at, status, options) VALUES (?, 'running', ?)", (started, json.dumps(options)))
         run_id = cur.lastrowid
         tmp = self._owner_file() + '.tmp'
