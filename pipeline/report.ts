@@ -27,7 +27,8 @@ export interface RunReport {
   lakehouse: string
   options: { consentPolicy: string, mlJoin: string, fullRefresh: boolean }
   newFiles: Record<DatasetName, number>
-  read: Record<DatasetName, { records: number, quarantined: number, fastFiles: number, lineFiles: number }>
+  /** erased: records and quarantined lines a tombstone covered, dropped (present only when some were) */
+  read: Record<DatasetName, { records: number, quarantined: number, fastFiles: number, lineFiles: number, erased?: number }>
   counts: Counts
   accounting: Record<DatasetName, DatasetAccounting> | null
   warnings: { crossCustomerPairs: number | null }
