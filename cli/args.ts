@@ -1,6 +1,7 @@
 // Command-line parsing shared by the subcommands: node's parseArgs, strict, with errors that say
 // which flag was wrong and how to get help.
 import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { parseDurationMs } from '../common/duration.js'
 
 export class UsageError extends Error {
   constructor (message: string) {
@@ -36,4 +37,11 @@ export function wholeNumber (flag: string, value: string | undefined): number | 
   const n = Number(value)
   if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} must be a whole number (got ${value})`)
   return n
+}
+
+export function durationFlag (flag: string, value: string | undefined, example = '30s or 2m'): number | undefined {
+  if (value === undefined) return undefined
+  const ms = parseDurationMs(value)
+  if (ms === undefined) throw new UsageError(`${flag} takes a duration such as ${example} (got ${value})`)
+  return ms
 }

@@ -13,8 +13,12 @@ const COMMANDS: Entry[] = [
   { name: 'spark setup', summary: 'create the Python environment of the Spark jobs (scripts/requirements.txt)', load: async () => (await import('./commands/spark.js')).sparkSetup },
   { name: 'spark package', summary: 'write the files a Glue deployment of the Spark jobs uploads (scripts, stedi_spark.zip, sql)', load: async () => (await import('./commands/spark.js')).sparkPackage },
   { name: 's3', summary: 'S3: setup (httpfs extension, versitygw), serve (a local bucket), ddl (Athena tables of a lakehouse)', load: async () => (await import('./commands/s3.js')).s3 },
+  { name: 'privacy erase', summary: 'erase customers from landing, lakehouse and gateway state, and keep tombstones', load: async () => (await import('./commands/privacy.js')).privacyErase },
+  { name: 'privacy verify', summary: 'scan every stored byte for a customer\'s email and serial numbers (exit 0: none left)', load: async () => (await import('./commands/privacy.js')).privacyVerify },
+  { name: 'privacy report', summary: 'where a customer\'s data is, by zone, table and file, and under which consent', load: async () => (await import('./commands/privacy.js')).privacyReport },
   { name: 'counts', summary: 'print the row counts of the current table versions', load: async () => (await import('./commands/read.js')).counts },
   { name: 'query', summary: 'read-only SQL over the zone tables by their seed names', load: async () => (await import('./commands/read.js')).query },
+  { name: 'privacy audit', summary: 'prove that the machine-learning table holds only customers who consented to research', load: async () => (await import('./commands/privacy-audit.js')).privacyAudit },
   { name: 'gateway', summary: 'run the device gateway: MQTT broker and HTTP API writing landing files', load: async () => (await import('./commands/gateway.js')).gateway },
   { name: 'devices token', summary: 'print the credential of a device (or a service) for the gateway secret', load: async () => (await import('./commands/gateway.js')).devicesToken },
   { name: 'simulate generate', summary: 'write a deterministic landing dataset (customers, phone and trainer readings)', load: async () => (await import('./commands/simulate.js')).simulateGenerate },
@@ -28,7 +32,7 @@ const COMMANDS: Entry[] = [
 /** The error types of the components, recognised by their coded shape rather than imported. */
 function codedError (err: unknown): { code: string, message: string } | undefined {
   const e = err as { name?: unknown, code?: unknown, message?: unknown } | null
-  return (e?.name === 'PipelineError' || e?.name === 'GatewayError') && typeof e.code === 'string' ? { code: e.code, message: String(e.message) } : undefined
+  return (e?.name === 'PipelineError' || e?.name === 'GatewayError' || e?.name === 'PrivacyKeyError') && typeof e.code === 'string' ? { code: e.code, message: String(e.message) } : undefined
 }
 
 export const EXIT = Object.freeze({ ok: 0, failed: 1, usage: 2, busy: 3 })

@@ -1,8 +1,8 @@
-// Durations as people write them on a command line: 500ms, 30s, 5m, 1h, or a bare number of ms.
-const UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+// Durations as people write them on a command line: 500ms, 30s, 5m, 1h, 30d, or a bare number of ms.
+const UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
 
 export function parseDurationMs (text: string): number | undefined {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim())
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim())
   if (match == null) return undefined
   const value = Number(match[1]) * UNITS_MS[match[2] ?? 'ms']
   return Number.isFinite(value) && value > 0 ? Math.round(value) : undefined

@@ -10,6 +10,10 @@ const MIN_KEY_CHARS = 16
 
 export class PrivacyKeyError extends Error {
   readonly code = 'PRIVACY_ERR_KEY'
+  constructor (message: string) {
+    super(message)
+    this.name = 'PrivacyKeyError'
+  }
 }
 
 export interface PrivacyKeySource { env?: NodeJS.ProcessEnv, cwd?: string }

@@ -35,6 +35,16 @@ export interface PipelineConfig {
   /** table versions kept after they stop being current, for readers that started before (count) */
   readonly keepVersions: number
   /**
+   * the privacy key (common/privacy-key.ts): needed once the lakehouse holds tombstones, to know
+   * which new landing records they cover
+   */
+  readonly privacyKey?: Uint8Array
+  /**
+   * Retention: after a successful run, landing files already read by a committed run and last
+   * modified longer ago than this are deleted (ms; undefined = landing is kept for ever)
+   */
+  readonly retainLandingMs?: number
+  /**
    * Test hook: stop after a phase and wait for a signal, so that tests can kill a run at a known
    * point (ingest: parts written; jobs: versions written; commit: committed, not yet published).
    */
@@ -60,6 +70,8 @@ export function createPipelineConfig (input: PipelineConfigInput): PipelineConfi
     threads: input.threads ?? Math.max(1, os.availableParallelism()),
     memoryLimitMb: input.memoryLimitMb ?? 600,
     keepVersions: input.keepVersions ?? 2,
+    privacyKey: input.privacyKey,
+    retainLandingMs: input.retainLandingMs,
     pauseAfter: input.pauseAfter
   }
   if (!CONSENT_POLICIES.includes(config.consentPolicy)) bad(`--consent-policy must be one of ${CONSENT_POLICIES.join(', ')}, not ${String(config.consentPolicy)}`)
@@ -68,6 +80,7 @@ export function createPipelineConfig (input: PipelineConfigInput): PipelineConfi
   if (!Number.isInteger(config.memoryLimitMb) || config.memoryLimitMb < 64) bad('memory limit must be at least 64 MB')
   if (!Number.isInteger(config.keepVersions) || config.keepVersions < 0) bad('keepVersions must be 0 or more')
   if (!Number.isFinite(config.waitMs) || config.waitMs < 0) bad('wait must be 0 or more milliseconds')
+  if (config.retainLandingMs !== undefined && (!Number.isFinite(config.retainLandingMs) || config.retainLandingMs <= 0)) bad('--retain-landing must be a positive duration such as 30d')
   if (config.pauseAfter !== undefined && !PAUSE_POINTS.includes(config.pauseAfter)) bad(`pauseAfter must be one of ${PAUSE_POINTS.join(', ')}`)
   if (config.landingDir === config.lakehouseDir) bad('--landing and --lakehouse must be different folders')
   if ((landing.kind === 's3' || lakehouse.kind === 's3') && config.s3 === undefined) bad('s3:// locations need the S3 connection settings')

@@ -23,8 +23,11 @@ export const PIPELINE_ERRORS = Object.freeze({
   PIPE_ERR_S3_NO_BUCKET: 'the S3 bucket does not exist',
   PIPE_ERR_S3_REQUEST: 'an S3 request failed',
   PIPE_ERR_S3_EXTENSION: 'DuckDB\'s httpfs extension is missing or does not match DuckDB',
+  PIPE_ERR_RETIRED_FULL_REFRESH: 'a Spark full refresh would lose the rows of retired landing files',
+  PIPE_ERR_RETENTION: 'the run committed, but landing files it retired could not be deleted',
   PIPE_ERR_LEASE_LOST: 'the run lost its lease on an S3 lakehouse and was not committed',
-  PIPE_ERR_PRIVACY_KEY: 'the lakehouse holds tombstones and the privacy key is missing or not the one they were made with'
+  PIPE_ERR_PRIVACY_KEY: 'the privacy key is missing, or is not the one the tombstones were made with',
+  PIPE_ERR_PRIVACY_REMAINS: 'an erased customer\'s data is still stored somewhere'
 } as const)
 
 export type PipelineErrorCode = keyof typeof PIPELINE_ERRORS

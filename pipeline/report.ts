@@ -3,6 +3,7 @@
 import type { DatasetName } from '../contracts/datasets.js'
 import type { TableName } from '../contracts/lakehouse.js'
 import { formatDurationMs } from '../common/duration.js'
+import type { RunAudit } from './privacy/audit.js'
 
 export interface Counts {
   landing: { customer: number, accelerometer: number, step_trainer: number }
@@ -27,13 +28,16 @@ export interface RunReport {
   lakehouse: string
   options: { consentPolicy: string, mlJoin: string, fullRefresh: boolean }
   newFiles: Record<DatasetName, number>
-  /** erased: records and quarantined lines a tombstone covered, dropped (present only when some were) */
   read: Record<DatasetName, { records: number, quarantined: number, fastFiles: number, lineFiles: number, erased?: number }>
   counts: Counts
   accounting: Record<DatasetName, DatasetAccounting> | null
   warnings: { crossCustomerPairs: number | null }
+  /** the privacy audit of the run's machine-learning table (absent: a Spark run, or a run before the audit existed) */
+  audit?: RunAudit
   durationMs: number
   timingsMs: Record<string, number>
+  /** with --retain-landing: landing files this run deleted after its commit, and their bytes */
+  retention?: { retired: number, bytes: number }
 }
 
 export function countsFromRows (rows: ReadonlyMap<TableName, number>): Counts {
@@ -79,6 +83,12 @@ export function formatWarnings (report: RunReport): string[] {
     warnings.push(`warning: ${num(pairs)} machine-learning rows pair a trainer with another customer's phone reading of the same millisecond ` +
       '(the seed\'s timestamp-only join); --ml-join same-customer excludes them')
   }
+  const audit = report.audit
+  if (audit !== undefined && !audit.ok) {
+    const kinds = Object.entries(audit.byReason).filter(([, n]) => n > 0).map(([reason, n]) => `${reason} ${num(n)}`).join(', ')
+    warnings.push(`warning: the privacy audit found ${num(audit.violations)} consent violations in the machine-learning table (${kinds}): ` +
+      `stedi privacy audit --lakehouse ${report.lakehouse} lists them`)
+  }
   const q = report.counts.quarantined
   const quarantined = q.customer + q.accelerometer + q.step_trainer
   if (quarantined > 0) warnings.push(`warning: ${num(quarantined)} landing lines are quarantined: stedi query "SELECT * FROM accelerometer_quarantine" (or customer_/step_trainer_) shows them with file, line and reason`)
@@ -93,5 +103,6 @@ export function formatSummary (report: RunReport): string {
     ? 'nothing new: tables unchanged'
     : `${num(files)} new landing files, ${num(records)} records read, ${num(quarantined)} quarantined`
   return `run ${report.runId} ${report.status} in ${formatDurationMs(report.durationMs)}: ${what}; ` +
-    `${num(report.counts.curated.machine_learning)} machine-learning rows at ${report.lakehouse}/curated/machine_learning_curated/`
+    `${num(report.counts.curated.machine_learning)} machine-learning rows at ${report.lakehouse}/curated/machine_learning_curated/` +
+    (report.retention !== undefined ? `; ${num(report.retention.retired)} landing files retired (${num(report.retention.bytes)} bytes)` : '')
 }

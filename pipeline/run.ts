@@ -7,12 +7,14 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { DATASETS, DATASET_NAMES, type DatasetName } from '../contracts/datasets.js'
 import { ACCOUNTING_QUERIES, CROSS_CUSTOMER_QUERY, JOBS } from '../contracts/jobs.js'
-import { TABLE_NAMES, type TableName, landingTableOf, quarantineTableOf } from '../contracts/lakehouse.js'
+import { STATE_DB, TABLE_NAMES, type TableName, landingTableOf, quarantineTableOf } from '../contracts/lakehouse.js'
+import { s3Key } from '../common/storage-location.js'
 import { defineTableView } from './catalog.js'
 import { type PipelineConfig, type PausePoint, transformOptions } from './config.js'
 import { type SqlEngine, createDuckDbEngine, sqlString } from './engine/duckdb.js'
 import { PipelineError } from './errors.js'
 import { ingestDataset } from './landing/ingest.js'
+import { type RetiringFile, carryRetiredRows, deleteRetired, planRetirement } from './landing/retain.js'
 import type { ScannedFile } from './landing/prescan.js'
 import { prescanFiles } from './landing/prescan-pool.js'
 import { type LandingFile, listLandingFiles } from './landing/scan.js'
@@ -22,8 +24,12 @@ import { type S3Session, openS3Session } from './s3/access.js'
 import { type LandingObject, downloadLanding, listLandingObjects, objectIdentity } from './s3/landing.js'
 import { beginS3Run } from './s3/lakehouse.js'
 import { loadSql } from './sql.js'
-import { type KnownFile, type NewLandingFile, type TableVersion, fileIdentity } from './state.js'
+import { auditRunResult, runStartMs } from './privacy/audit.js'
+import { type KnownFile, type NewLandingFile, type StateStore, type TableVersion, fileIdentity } from './state.js'
 import { newTableFile } from './storage.js'
+import { removeCoveredRows } from './privacy/covered-rows.js'
+import { finishPendingRewrites, tombstoneMatcher } from './privacy/erase.js'
+import type { ErasedCounts } from './state.js'
 
 export interface RunHooks {
   /** a short description of what the run is doing now (for a progress line on a terminal) */
@@ -58,7 +64,19 @@ async function listLanding (config: PipelineConfig, s3: S3Session | undefined): 
   if (config.landing.kind === 'local') return { kind: 'local', files: await listLandingFiles(config.landing.path) }
   const bucket = s3!.bucket(config.landing.bucket)
   await bucket.check()
-  return { kind: 's3', objects: await listLandingObjects(bucket, config.landing) }
+  try {
+    return { kind: 's3', objects: await listLandingObjects(bucket, config.landing) }
+  } catch (err) {
+    // retention may have emptied a bucket's landing (it has no folders left): nothing new for a lakehouse that exists
+    if ((err as PipelineError).code !== 'PIPE_ERR_LANDING_EMPTY_LAYOUT' || !await lakehouseExists(config, s3!)) throw err
+    return { kind: 's3', objects: [] }
+  }
+}
+
+async function lakehouseExists (config: PipelineConfig, s3: S3Session): Promise<boolean> {
+  const lakehouse = config.lakehouse
+  if (lakehouse.kind === 'local') return await fs.stat(path.join(lakehouse.path, STATE_DB)).then(() => true, () => false)
+  return await s3.bucket(lakehouse.bucket).head(s3Key(lakehouse, STATE_DB)) !== undefined
 }
 
 interface NewLanding {
@@ -110,7 +128,12 @@ async function promote (
   await lakehouse.reconcile(current, await state.retainedFiles(config.keepVersions))
   await lakehouse.clearScratch()
 
-  const known = config.fullRefresh ? { byPath: new Map(), identities: new Set<string>() } : await state.knownFiles()
+  // tombstones cover new landing records too: a redelivered file must not bring an erased customer back
+  const matcher = await tombstoneMatcher(state, config.privacyKey)
+  await finishPendingRewrites(config, lakehouse, matcher, s3)
+
+  // a full refresh reads every file again, except retired contents redelivered (their rows are carried)
+  const known = config.fullRefresh ? { byPath: new Map(), identities: new Set((await state.retiredFiles()).map((r) => fileIdentity(r.path, r.sha256))) } : await state.knownFiles()
   const { fresh, touched, root: landingRoot } = await findNewLanding(config, listed, known, scratch, s3, progress)
   t = lap('scan', t)
 
@@ -129,7 +152,10 @@ async function promote (
     const previous = (await state.runs(5)).find((r) => r.status === 'ok')?.report as RunReport | undefined
     report.accounting = previous?.accounting ?? null
     report.warnings = previous?.warnings ?? report.warnings
-    await lakehouse.commit({ status: 'unchanged', fullRefresh: false, files: touched, versions: [], report: report as unknown as Record<string, unknown> })
+    if (previous?.audit !== undefined) report.audit = previous.audit
+    const retiring = await planRetention(config, listed, known, touched, state, report)
+    await lakehouse.commit({ status: 'unchanged', fullRefresh: false, files: touched, versions: [], report: report as unknown as Record<string, unknown>, retired: retiring })
+    await retire(config, retiring, s3, report)
     return report
   }
 
@@ -153,6 +179,7 @@ async function promote (
     // 1. landing and quarantine: one new part each per dataset with new records
     const read = emptyRead
     const registry: NewLandingFile[] = [...touched]
+    const erased = Object.fromEntries(DATASET_NAMES.map((d) => [d, { records: 0, quarantined: 0 }])) as ErasedCounts
     for (const dataset of DATASET_NAMES) {
       const files = fresh.filter((f) => f.dataset === dataset)
       progress(`reading ${dataset} landing: ${files.length} new files`)
@@ -160,7 +187,7 @@ async function promote (
       const quarantineTable = quarantineTableOf(dataset)
       const landingPart = fileOf(landingTable)
       const quarantinePart = fileOf(quarantineTable)
-      const { result, wroteLanding, wroteQuarantine } = files.length === 0
+      let { result, wroteLanding, wroteQuarantine } = files.length === 0
         ? { result: { records: 0, quarantined: 0, perFile: new Map(), fastFiles: 0, lineFiles: 0 }, wroteLanding: false, wroteQuarantine: false }
         : await ingestDataset(engine, DATASETS[dataset], landingRoot, files, runId, {
             landingPart: uri(landingPart),
@@ -168,6 +195,25 @@ async function promote (
             stagingPart: path.join(scratch, `${dataset}-staging.parquet`),
             placeStaging: async (staging) => { await lakehouse.place(staging, landingPart) }
           })
+      if (matcher.size > 0) {
+        // records a tombstone covers are dropped here, counted as erased, and never reach a table
+        for (const [kind, table, part] of [['records', landingTable, landingPart], ['quarantined', quarantineTable, quarantinePart]] as const) {
+          if (!(kind === 'records' ? wroteLanding : wroteQuarantine)) continue
+          const local = path.join(scratch, `${dataset}-${kind}-uncovered.parquet`)
+          const cut = await removeCoveredRows(engine, matcher, table, uri(part), local)
+          if (cut === undefined) continue
+          erased[dataset][kind] += cut.dropped
+          result[kind] -= cut.dropped
+          for (const [file, n] of cut.droppedByFile) {
+            const outcome = result.perFile.get(file)
+            if (outcome !== undefined) outcome[kind] -= n
+          }
+          // a part left empty is not named by any version: reconcile removes it
+          if (cut.kept > 0) await lakehouse.place(local, part)
+          else if (kind === 'records') wroteLanding = false
+          else wroteQuarantine = false
+        }
+      }
       t = lap(`ingest:${dataset}`, t)
       read[dataset] = { records: result.records, quarantined: result.quarantined, fastFiles: result.fastFiles, lineFiles: result.lineFiles }
       for (const f of files) {
@@ -191,6 +237,17 @@ async function promote (
         }
       }
     }
+    if (config.fullRefresh) {
+      // retired files are gone from landing: their rows come from the current parts, not the files
+      const carried = await carryRetiredRows(engine, await state.retiredFiles(), (table) => (current.get(table)?.files ?? []).map(uri),
+        (table) => uri(fileOf(table).replace(/\.parquet$/, '-retired.parquet')))
+      for (const [table, rows] of carried) {
+        const part = fileOf(table).replace(/\.parquet$/, '-retired.parquet')
+        const v = versions.get(table)!
+        versions.set(table, { ...v, rows: v.rows + rows, files: [...v.files, part] })
+        written.push(part)
+      }
+    }
     const effective = (table: TableName): TableVersion | undefined => versions.get(table) ?? current.get(table)
     for (const table of TABLE_NAMES) {
       if (table.endsWith('_landing') || table.endsWith('_quarantine')) {
@@ -201,7 +258,9 @@ async function promote (
     await pause(config, 'ingest')
 
     // 2. the five jobs, each one SELECT from sql/, written as the next version of its table
-    await engine.exec(`CREATE OR REPLACE VIEW pipeline_options AS SELECT ${sqlString(config.consentPolicy)} AS consent_policy, ${sqlString(config.mlJoin)} AS ml_join`)
+    // consent counts from its date on: a record dated after this run's start has not consented yet
+    const runStartedMs = await runStartMs(state, runId)
+    await engine.exec(`CREATE OR REPLACE VIEW pipeline_options AS SELECT ${sqlString(config.consentPolicy)} AS consent_policy, ${sqlString(config.mlJoin)} AS ml_join, CAST(${runStartedMs} AS BIGINT) AS run_started_ms`)
     for (const [i, job] of JOBS.entries()) {
       progress(`job ${i + 1}/${JOBS.length} ${job.name}`)
       const file = fileOf(job.output)
@@ -215,9 +274,15 @@ async function promote (
     // 3. accounting: every valid landing record is trusted or filtered out for a named reason
     progress('accounting')
     const rowsOf = (table: TableName): number => effective(table)?.rows ?? 0
-    const accounting = await account(engine, rowsOf)
+    const committedErased = config.fullRefresh ? {} : await state.erasedCounts()
+    const erasedTotal = (d: DatasetName): number => (committedErased[d]?.records ?? 0) + erased[d].records
+    const accounting = await account(engine, rowsOf, erasedTotal)
     const [{ pairs }] = await engine.rows<{ pairs: number }>(loadSql(CROSS_CUSTOMER_QUERY))
     t = lap('accounting', t)
+    // 3b. privacy audit of the new machine-learning table, from the landing records: a failure flags the run, it does not block it
+    progress('privacy audit')
+    const audit = await auditRunResult(engine, { runId, startedAtMs: runStartedMs, consentPolicy: config.consentPolicy })
+    t = lap('audit', t)
     await pause(config, 'jobs')
 
     // 4. durable, then committed (the moment the new versions become current), then published
@@ -227,13 +292,17 @@ async function promote (
     const counts = countsFromRows(new Map(TABLE_NAMES.map((table) => [table, rowsOf(table)])))
     const report: RunReport = {
       runId, status: 'ok', lakehouse: location, options: runOptions, newFiles, read, counts, accounting,
-      warnings: { crossCustomerPairs: Number(pairs) },
+      warnings: { crossCustomerPairs: Number(pairs) }, audit,
       durationMs: 0, timingsMs: timings
     }
-    await lakehouse.commit({ status: 'ok', fullRefresh: config.fullRefresh, files: registry, versions: [...versions.values()], report: report as unknown as Record<string, unknown> })
+    for (const d of DATASET_NAMES) if (erased[d].records + erased[d].quarantined > 0) read[d].erased = erased[d].records + erased[d].quarantined
+    const retiring = await planRetention(config, listed, known, registry, state, report)
+    await lakehouse.commit({ status: 'ok', fullRefresh: config.fullRefresh, files: registry, versions: [...versions.values()], report: report as unknown as Record<string, unknown>, erased, retired: retiring })
     await pause(config, 'commit')
     await lakehouse.reconcile(await state.currentVersions(), await state.retainedFiles(config.keepVersions))
-    lap('commit', t)
+    t = lap('commit', t)
+    await retire(config, retiring, s3, report)
+    if (retiring !== undefined) lap('retention', t)
     report.durationMs = Math.round(performance.now() - started)
     return report
   } finally {
@@ -241,14 +310,37 @@ async function promote (
   }
 }
 
-async function account (engine: SqlEngine, rowsOf: (t: TableName) => number): Promise<Record<DatasetName, DatasetAccounting>> {
+/** --retain-landing: the files this run's commit retires (and their figures in the report it stores). */
+async function planRetention (
+  config: PipelineConfig, listed: Listed, known: { byPath: Map<string, KnownFile>, identities: Set<string> },
+  read: readonly NewLandingFile[], state: StateStore, report: RunReport
+): Promise<RetiringFile[] | undefined> {
+  if (config.retainLandingMs === undefined) return undefined
+  const pending = new Set((await state.pendingRewrites()).map((p) => p.path))
+  const retiring = planRetirement({ retainLandingMs: config.retainLandingMs, nowMs: Date.now(), listed, known, read, pending })
+  report.retention = { retired: retiring.length, bytes: retiring.reduce((sum, f) => sum + f.size, 0) }
+  return retiring
+}
+
+/** After the commit: deletes the retired files still as read; the report tells what was deleted. */
+async function retire (config: PipelineConfig, retiring: RetiringFile[] | undefined, s3: S3Session | undefined, report: RunReport): Promise<void> {
+  if (retiring === undefined) return
+  const landing = config.landing
+  report.retention = landing.kind === 's3'
+    ? await deleteRetired(retiring, s3!.bucket(landing.bucket), landing)
+    : await deleteRetired(retiring)
+}
+
+async function account (engine: SqlEngine, rowsOf: (t: TableName) => number, erasedOf: (d: DatasetName) => number): Promise<Record<DatasetName, DatasetAccounting>> {
   const result = {} as Record<DatasetName, DatasetAccounting>
   for (const dataset of DATASET_NAMES) {
     const rows = await engine.rows<{ reason: string, records: number }>(loadSql(ACCOUNTING_QUERIES[dataset]))
     const byReason = Object.fromEntries(rows.map((r) => [r.reason, Number(r.records)]))
-    const landing = rowsOf(landingTableOf(dataset))
+    // records a tombstone covered left the landing table but were received: they count as filtered out
+    const erased = erasedOf(dataset)
+    const landing = rowsOf(landingTableOf(dataset)) + erased
     const trusted = rowsOf(`${dataset}_trusted` as TableName)
-    const filtered: Record<string, number> = {}
+    const filtered: Record<string, number> = erased > 0 ? { erased } : {}
     if (dataset === 'customer') {
       for (const [reason, n] of Object.entries(byReason)) if (reason !== 'trusted') filtered[reason] = n
     } else {

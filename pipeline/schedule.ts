@@ -47,7 +47,7 @@ export async function runSchedule (config: PipelineConfig, options: ScheduleOpti
     for (let attempt = 0; attempt <= retries && !aborted(); attempt++) {
       try {
         const report = await run(config)
-        logger.info({ run: report.runId, status: report.status, counts: report.counts, durationMs: report.durationMs, crossCustomerPairs: report.warnings.crossCustomerPairs }, 'pipeline run finished')
+        logger.info({ run: report.runId, status: report.status, counts: report.counts, durationMs: report.durationMs, crossCustomerPairs: report.warnings.crossCustomerPairs, retention: report.retention }, 'pipeline run finished')
         break
       } catch (err) {
         const code = isPipelineError(err) ? err.code : 'UNEXPECTED'

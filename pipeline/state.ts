@@ -32,6 +32,9 @@ export interface NewLandingFile extends KnownFile {
 /** Records a tombstone covered, per dataset: valid ones (filtered out as `erased`) and quarantined lines. */
 export type ErasedCounts = Record<DatasetName, { records: number, quarantined: number }>
 
+/** A landing file retention deleted (its identity), with the run that read its rows. */
+export interface RetiredFile { path: string, sha256: string, dataset: string, runId: number }
+
 /** A landing file an erasure committed to rewrite: the identity its rewritten content will have. */
 export interface PendingRewrite { path: string, identity: string }
 
@@ -181,6 +184,13 @@ export class StateStore {
     return { byPath, identities }
   }
 
+  /** Per landing path, what its latest read found (records and quarantined lines). */
+  async landingFileCounts (): Promise<Map<string, { records: number, quarantined: number }>> {
+    const rows = await this.db.all<{ path: string, records: number, quarantined: number }>(
+      'SELECT path, records, quarantined FROM landing_files ORDER BY run_id')
+    return new Map(rows.map((r) => [r.path, { records: r.records, quarantined: r.quarantined }]))
+  }
+
   async currentVersions (): Promise<Map<TableName, TableVersion>> {
     const rows = await this.db.all<{ table_name: TableName, version: number, run_id: number, rows: number, files: string }>(
       `SELECT v.table_name, v.version, v.run_id, v.rows, v.files FROM table_versions v
@@ -198,6 +208,26 @@ export class StateStore {
     const files = new Set<string>()
     for (const r of rows) for (const f of JSON.parse(r.files) as string[]) files.add(f)
     return files
+  }
+
+  /** Every version a reader may still use (the current one and the `keep` before it), per table. */
+  async retainedVersions (keep: number): Promise<TableVersion[]> {
+    const rows = await this.db.all<{ table_name: TableName, version: number, run_id: number, rows: number, files: string }>(
+      `SELECT table_name, version, run_id, rows, files FROM (
+         SELECT *, row_number() OVER (PARTITION BY table_name ORDER BY version DESC) AS age FROM table_versions
+       ) WHERE age <= ? ORDER BY table_name, version`, [keep + 1])
+    return rows.map(toVersion)
+  }
+
+  /** The reports of erasures, newest first (they name tombstones by hash, never an identity). */
+  async erasureReports (): Promise<Array<Record<string, unknown>>> {
+    const rows = await this.db.all<{ report: string | null }>("SELECT report FROM runs WHERE status = 'erasure' ORDER BY id DESC")
+    return rows.flatMap((r) => r.report === null ? [] : [JSON.parse(r.report) as Record<string, unknown>])
+  }
+
+  /** Inside a run: landing rewrites done (they leave the state at the run's commit). */
+  async clearPendingRewrites (paths: readonly string[]): Promise<void> {
+    for (const p of paths) await this.db.run('DELETE FROM pending_rewrites WHERE path = ?', [p])
   }
 
   async lastOptions (): Promise<Record<string, unknown> | undefined> {
@@ -226,6 +256,20 @@ export class StateStore {
   async pendingRewrites (): Promise<PendingRewrite[]> {
     if (!await this.hasErasureTables()) return []
     return await this.db.all<PendingRewrite>('SELECT path, identity FROM pending_rewrites ORDER BY path')
+  }
+
+  /** Inside a run: the landing files retention deleted, whose rows only the lakehouse still holds. */
+  async retiredFiles (): Promise<RetiredFile[]> {
+    return await this.db.all<RetiredFile>(
+      `SELECT r.path, r.sha256, l.dataset, l.run_id AS runId FROM retired_landing_files r
+       JOIN landing_files l ON l.path = r.path AND l.sha256 = r.sha256 ORDER BY r.path, l.run_id`)
+  }
+
+  /** How many landing files retention deleted (0 on a lakehouse that never ran with it). */
+  async retiredCount (): Promise<number> {
+    const exists = await this.db.get("SELECT 1 AS yes FROM sqlite_master WHERE type = 'table' AND name = 'retired_landing_files'")
+    if (exists === undefined) return 0
+    return (await this.db.get<{ n: number }>('SELECT count(*) AS n FROM retired_landing_files'))?.n ?? 0
   }
 
   async getMeta (key: string): Promise<string | undefined> {
@@ -266,9 +310,13 @@ export class StateStore {
     erased?: Partial<ErasedCounts>
     /** landing rewrites to remember (set) or that are done (clear) */
     pending?: { set?: PendingRewrite[], clear?: string[] }
+    /** landing files (path and identity) this run retires: deleted after the commit */
+    retired?: ReadonlyArray<{ path: string, sha256: string }>
   }): Promise<void> {
     if (input.fullRefresh) {
-      await this.db.run('DELETE FROM landing_files')
+      // a retired file's rows are carried into the rebuilt landing: it stays read
+      await this.db.run(`DELETE FROM landing_files WHERE NOT EXISTS (
+        SELECT 1 FROM retired_landing_files r WHERE r.path = landing_files.path AND r.sha256 = landing_files.sha256)`)
       await this.db.run('DELETE FROM erased_counts')
     }
     for (const v of input.replaced ?? []) {
@@ -292,6 +340,11 @@ export class StateStore {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (path, sha256) DO UPDATE SET size = excluded.size, mtime_ms = excluded.mtime_ms`,
         [f.path, f.sha256, f.dataset, f.size, f.mtimeMs, runId, f.records, f.quarantined])
+    }
+    const retiredAt = new Date().toISOString()
+    for (const f of input.retired ?? []) {
+      await this.db.run('INSERT INTO retired_landing_files (path, sha256, retired_at) VALUES (?, ?, ?) ON CONFLICT (path, sha256) DO NOTHING',
+        [f.path, f.sha256, retiredAt])
     }
     for (const v of input.versions) {
       await this.db.run('INSERT INTO table_versions (table_name, version, run_id, rows, files) VALUES (?, ?, ?, ?, ?)',
@@ -329,6 +382,28 @@ export class StateStore {
       report: r.report === null ? null : JSON.parse(r.report) as Record<string, unknown>,
       error: r.error
     }))
+  }
+
+  /** One run of the history, or undefined (the privacy audit reads the options and start of the run that built a table). */
+  async run (id: number): Promise<RunRow | undefined> {
+    const r = await this.db.get<{ id: number, started_at: string, finished_at: string | null, status: RunRow['status'], options: string, report: string | null, error: string | null }>(
+      'SELECT * FROM runs WHERE id = ?', [id])
+    if (r === undefined) return undefined
+    return {
+      id: r.id,
+      startedAt: r.started_at,
+      finishedAt: r.finished_at,
+      status: r.status,
+      options: JSON.parse(r.options) as Record<string, unknown>,
+      report: r.report === null ? null : JSON.parse(r.report) as Record<string, unknown>,
+      error: r.error
+    }
+  }
+
+  /** The landing files of a dataset the state records as read, with the run that read each. */
+  async landingFilesRead (dataset: DatasetName): Promise<Array<{ path: string, sha256: string, runId: number }>> {
+    return await this.db.all<{ path: string, sha256: string, runId: number }>(
+      'SELECT path, sha256, run_id AS runId FROM landing_files WHERE dataset = ? ORDER BY run_id, path', [dataset])
   }
 
   async close (): Promise<void> {

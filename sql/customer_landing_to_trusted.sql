@@ -1,8 +1,9 @@
 -- customer_trusted: one row per customer (email), taken from that customer's latest record
 -- (largest lastUpdateDate; on a tie the one that arrived later), kept only while that record
--- carries research consent. Older records and exact duplicates fall away with the ranking, so a
--- customer who withdraws consent leaves trusted (and everything downstream) at the next run.
--- Inputs: customer_landing (with lineage _run, _file, _line). Shared by DuckDB and Spark SQL.
+-- carries research consent dated no later than the run's start (a consent dated in the future is
+-- not given yet). Older records and exact duplicates fall away with the ranking, so a customer who
+-- withdraws consent leaves trusted (and everything downstream) at the next run.
+-- Inputs: customer_landing (with lineage _run, _file, _line), pipeline_options. Shared by DuckDB and Spark SQL.
 SELECT customerName, email, phone, birthDay, serialNumber, registrationDate, lastUpdateDate,
        shareWithResearchAsOfDate, shareWithPublicAsOfDate, shareWithFriendsAsOfDate
 FROM (
@@ -13,5 +14,7 @@ FROM (
          ) AS recency
   FROM customer_landing l
 ) ranked
+CROSS JOIN pipeline_options o
 WHERE recency = 1
   AND shareWithResearchAsOfDate IS NOT NULL
+  AND shareWithResearchAsOfDate <= o.run_started_ms

@@ -52,3 +52,13 @@ CREATE TABLE IF NOT EXISTS pending_rewrites (
   path TEXT PRIMARY KEY,
   identity TEXT NOT NULL
 );
+-- Retention (--retain-landing): landing files deleted after their rows were promoted, by identity
+-- (path and content hash, or s3:size:ETag). Their landing_files rows stay, so that a redelivery of
+-- the same content is known; a full refresh keeps their rows (their files are gone) and their
+-- landing_files rows. Recorded in the commit of the run that retires them, deleted after it.
+CREATE TABLE IF NOT EXISTS retired_landing_files (
+  path TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  retired_at TEXT NOT NULL,
+  PRIMARY KEY (path, sha256)
+);

@@ -7,10 +7,11 @@ import { runPipeline } from '../../pipeline/run.js'
 import { runSparkPipeline } from '../../pipeline/engine/spark.js'
 import { runSchedule } from '../../pipeline/schedule.js'
 import { openStateForRead } from '../../pipeline/snapshot.js'
-import { type Command, UsageError, oneOf, parse, wholeNumber } from '../args.js'
+import { type Command, UsageError, durationFlag, oneOf, parse, wholeNumber } from '../args.js'
 import { createProgress } from '../progress.js'
 import { DEFAULT_LAKEHOUSE, DEFAULT_LANDING } from '../defaults.js'
 import { S3_OPTION, S3_USAGE, storageFlags } from './s3.js'
+import { loadPrivacyKey } from '../../common/privacy-key.js'
 
 const ENGINES = ['duckdb', 'spark'] as const
 
@@ -23,6 +24,7 @@ const COMMON_OPTIONS = {
   threads: { type: 'string' },
   'memory-limit-mb': { type: 'string' },
   lease: { type: 'string' },
+  'retain-landing': { type: 'string' },
   ...S3_OPTION
 } as const
 
@@ -39,7 +41,11 @@ ${S3_USAGE}
   --threads N               engine threads (default: all cores)
   --memory-limit-mb N       engine memory before it spills to disk (default 600)
   --lease DURATION          an s3:// lakehouse's lease: a crashed run's lakehouse is free again after
-                            this (default 60s; a live run renews it every third of it)`
+                            this (default 60s; a live run renews it every third of it)
+  --retain-landing DURATION after a successful run, delete the landing files (local or S3) already
+                            read and last modified more than DURATION ago, e.g. 30d (default: keep
+                            them); their rows stay in the lakehouse, a full refresh keeps them, and
+                            a redelivery of the same content is not read again`
 
 function configFrom (values: Record<string, unknown>): PipelineConfigInput {
   const landingDir = (values.landing as string | undefined) ?? DEFAULT_LANDING
@@ -53,16 +59,11 @@ function configFrom (values: Record<string, unknown>): PipelineConfigInput {
     fullRefresh: values['full-refresh'] === true,
     threads: wholeNumber('--threads', values.threads as string | undefined),
     leaseMs: durationFlag('--lease', values.lease as string | undefined),
+    retainLandingMs: durationFlag('--retain-landing', values['retain-landing'] as string | undefined, '30d or 12h'),
     memoryLimitMb: wholeNumber('--memory-limit-mb', values['memory-limit-mb'] as string | undefined)
   }
 }
 
-function durationFlag (flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined
-  const ms = parseDurationMs(value)
-  if (ms === undefined) throw new UsageError(`${flag} takes a duration such as 30s or 2m (got ${value})`)
-  return ms
-}
 
 const run: Command = {
   name: 'pipeline run',
@@ -87,6 +88,7 @@ ${COMMON_USAGE}
     const engine = oneOf('--engine', values.engine, ENGINES) ?? 'duckdb'
     if (engine !== 'spark' && values['spark-master'] !== undefined) throw new UsageError('--spark-master needs --engine spark')
     if (engine === 'spark' && values['pause-after'] !== undefined) throw new UsageError('--pause-after is a test hook of the duckdb engine')
+    if (engine === 'spark' && values['retain-landing'] !== undefined) throw new UsageError('--retain-landing is an option of the duckdb engine (run it after the Spark jobs)')
     const config0 = configFrom(values)
     let waitMs = 0
     if (values.wait !== undefined) {
@@ -94,7 +96,7 @@ ${COMMON_USAGE}
       if (parsed === undefined) throw new UsageError(`--wait takes a duration such as 30s or 10m (got ${values.wait})`)
       waitMs = parsed
     }
-    const config = createPipelineConfig({ ...config0, waitMs, pauseAfter: oneOf('--pause-after', values['pause-after'], PAUSE_POINTS) })
+    const config = createPipelineConfig({ ...config0, waitMs, privacyKey: await loadPrivacyKey(), pauseAfter: oneOf('--pause-after', values['pause-after'], PAUSE_POINTS) })
     const progress = createProgress()
     const report = await (engine === 'spark'
       ? runSparkPipeline(config, { master: values['spark-master'] }, progress.update)
@@ -130,7 +132,7 @@ ${COMMON_USAGE}`,
     if (values.help === true) { console.log(schedule.usage); return 0 }
     const everyMs = parseDurationMs(values.every ?? '5m')
     if (everyMs === undefined) throw new UsageError(`--every takes a duration such as 30s or 5m (got ${values.every})`)
-    const config = createPipelineConfig(configFrom(values))
+    const config = createPipelineConfig({ ...configFrom(values), privacyKey: await loadPrivacyKey() })
     const logger = createLogger().child({ component: 'scheduler', lakehouse: config.lakehouseDir })
     const controller = new AbortController()
     const stop = (): void => { logger.info('stopping after the run in progress'); controller.abort() }

@@ -13,7 +13,8 @@ import { LocationError, type StorageLocation, locationText, parseLocation } from
 import { formatAccounting, formatCountsTable, formatSummary, formatWarnings } from '../../pipeline/report.js'
 import { runPipeline } from '../../pipeline/run.js'
 import { runSchedule } from '../../pipeline/schedule.js'
-import { type Command, UsageError, parse, wholeNumber } from '../args.js'
+import { loadPrivacyKey } from '../../common/privacy-key.js'
+import { type Command, UsageError, durationFlag, parse, wholeNumber } from '../args.js'
 import { createProgress } from '../progress.js'
 import { secretsFromEnv } from './gateway.js'
 import { fleetWithProgress, formatFleetSummary } from './simulate.js'
@@ -36,7 +37,7 @@ async function platformSecret (varDir: string): Promise<string> {
 
 export const start: Command = {
   name: 'start',
-  usage: `stedi start [--var DIR] [--landing LOC] [--lakehouse LOC] [--every DURATION] [--mqtt-port N] [--http-port N]
+  usage: `stedi start [--var DIR] [--landing LOC] [--lakehouse LOC] [--every DURATION] [--retain-landing DURATION] [--mqtt-port N] [--http-port N]
 
 The platform in one process on embedded defaults: the gateway (embedded broker, local landing,
 SQLite outbox) and the scheduled zone promotion, all data under DIR (default ./var). SIGTERM or
@@ -48,12 +49,14 @@ SIGINT: stop accepting, land what was acknowledged, promote it once more, exit 0
                             (S3 the AWS way: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION,
                             AWS_ENDPOINT_URL_S3 or --s3-endpoint URL for an S3-compatible server)
   --every DURATION          promotion interval (default 1m)
+  --retain-landing DURATION after each promotion, delete the landing files already promoted and last
+                            modified more than DURATION ago, e.g. 30d (default: keep them)
   --mqtt-port N             (default 1883; 0 = any free port)
   --http-port N             (default 8080; 0 = any free port)`,
   run: async (argv) => {
     const { values } = parse(argv, {
       var: { type: 'string' }, every: { type: 'string' }, 'mqtt-port': { type: 'string' }, 'http-port': { type: 'string' },
-      landing: { type: 'string' }, lakehouse: { type: 'string' }, 's3-endpoint': { type: 'string' }
+      landing: { type: 'string' }, lakehouse: { type: 'string' }, 's3-endpoint': { type: 'string' }, 'retain-landing': { type: 'string' }
     })
     if (values.help === true) { console.log(start.usage); return 0 }
     const varDir = path.resolve(values.var ?? 'var')
@@ -79,13 +82,17 @@ SIGINT: stop accepting, land what was acknowledged, promote it once more, exit 0
       httpPort: wholeNumber('--http-port', values['http-port']),
       secrets: [await platformSecret(varDir)]
     })
-    const pipelineConfig = createPipelineConfig({ landingDir: locationText(landing), lakehouseDir: locationText(lakehouse), s3, waitMs: 60_000 })
+    const pipelineConfig = createPipelineConfig({
+      landingDir: locationText(landing), lakehouseDir: locationText(lakehouse), s3, waitMs: 60_000, privacyKey: await loadPrivacyKey(),
+      retainLandingMs: durationFlag('--retain-landing', values['retain-landing'], '30d or 12h')
+    })
     const gw = await buildGateway(gatewayConfig, { logger })
     const { mqttPort, httpPort } = await gw.start()
     const controller = new AbortController()
     const schedule = runSchedule(pipelineConfig, { everyMs, logger: logger.child({ component: 'scheduler' }), signal: controller.signal })
     console.log(`stedi platform ready: mqtt://${gatewayConfig.host}:${mqttPort} http://${gatewayConfig.host}:${httpPort} ` +
-      `landing=${pipelineConfig.landingDir} lakehouse=${pipelineConfig.lakehouseDir} promotion every ${everyMs} ms`)
+      `landing=${pipelineConfig.landingDir} lakehouse=${pipelineConfig.lakehouseDir} promotion every ${everyMs} ms` +
+      (pipelineConfig.retainLandingMs !== undefined ? ` landing retained ${pipelineConfig.retainLandingMs} ms` : ''))
     await new Promise<void>((resolve) => {
       process.once('SIGTERM', () => resolve())
       process.once('SIGINT', () => resolve())
@@ -95,7 +102,7 @@ SIGINT: stop accepting, land what was acknowledged, promote it once more, exit 0
     await schedule
     await gw.close()
     const report = await runPipeline(pipelineConfig)
-    logger.info({ run: report.runId, status: report.status, counts: report.counts }, 'stopped')
+    logger.info({ run: report.runId, status: report.status, counts: report.counts, retention: report.retention }, 'stopped')
     return 0
   }
 }

@@ -7,8 +7,9 @@ import path from 'node:path'
 import { DATASET_NAMES, type DatasetName } from '../../contracts/datasets.js'
 import { packageRoot } from '../../common/package-root.js'
 import type { PipelineConfig } from '../config.js'
-import { PIPELINE_ERRORS, PipelineError, type PipelineErrorCode } from '../errors.js'
+import { PIPELINE_ERRORS, PipelineError, type PipelineErrorCode, isPipelineError } from '../errors.js'
 import type { Counts, DatasetAccounting, RunReport } from '../report.js'
+import { openStateForRead } from '../snapshot.js'
 
 export interface SparkOptions {
   /** Spark master (default local[THREADS]); driver memory comes from STEDI_SPARK_DRIVER_MEMORY */
@@ -40,6 +41,7 @@ export function sparkPython (): string {
 export async function runSparkPipeline (config: PipelineConfig, options: SparkOptions = {}, onProgress: (m: string) => void = () => {}): Promise<RunReport> {
   const started = performance.now()
   const python = sparkPython()
+  if (config.fullRefresh) await refuseRetiredFullRefresh(config)
   const args = [
     path.join(packageRoot(), 'scripts', 'run_all.py'),
     '--landing', config.landingDir, '--lakehouse', config.lakehouseDir,
@@ -118,4 +120,32 @@ function assemble (config: PipelineConfig, reports: JobReport[], durationMs: num
     durationMs,
     timingsMs: Object.fromEntries(reports.map((r) => [`job:${r.job}`, r.durationMs]))
   }
+}
+
+/**
+ * The Spark jobs rebuild landing from the files present; the rows of files --retain-landing deleted
+ * exist only in the lakehouse, and the embedded engine's full refresh carries them. The jobs refuse
+ * too (scripts/stedi_spark/job.py), for a Glue run; this says so before Spark starts.
+ */
+async function refuseRetiredFullRefresh (config: PipelineConfig): Promise<void> {
+  let opened
+  try {
+    opened = await openStateForRead(config.lakehouseDir, { s3: config.s3 })
+  } catch (err) {
+    // no lakehouse yet (or not one): nothing retired; the jobs report what is wrong themselves
+    if (isPipelineError(err)) return
+    throw err
+  }
+  try {
+    const retired = await opened.state.retiredCount()
+    if (retired > 0) throw retiredFullRefresh(config.lakehouseDir, retired)
+  } finally {
+    await opened.dispose()
+  }
+}
+
+function retiredFullRefresh (lakehouse: string, retired: number): PipelineError {
+  return new PipelineError('PIPE_ERR_RETIRED_FULL_REFRESH',
+    `${lakehouse} holds the rows of ${retired} landing files deleted by --retain-landing: a Spark full refresh rebuilds landing from the files present and would lose them; ` +
+    'run the full refresh with --engine duckdb, which keeps them', { path: lakehouse })
 }

@@ -87,6 +87,19 @@ export class Bucket {
     })
   }
 
+  /** An object's bytes as they are (a landing line need not be valid UTF-8); undefined when absent. */
+  async getBytes (key: string): Promise<{ body: Buffer, etag: string } | undefined> {
+    return await this.call(`read ${key}`, async () => {
+      try {
+        const answer = await this.client.send(new GetObjectCommand({ Bucket: this.name, Key: key }))
+        return { body: Buffer.from(await answer.Body!.transformToByteArray()), etag: answer.ETag ?? '' }
+      } catch (err) {
+        if (isNotFound(err)) return undefined
+        throw err
+      }
+    })
+  }
+
   async head (key: string): Promise<{ etag: string, size: number, metadata: Record<string, string> } | undefined> {
     return await this.call(`read ${key}`, async () => {
       try {

@@ -184,6 +184,13 @@ def ingest(spark, ctx, dataset, run_id, current, versions):
     if listed is None:
         listed = []
         ctx.log(f'{dataset}: no {DATASETS[dataset]["landing_dir"]} under {ctx.landing}')
+    if ctx.full_refresh:
+        retired = ctx.state.retired_count(dataset)
+        if retired > 0:
+            # the rows of files --retain-landing deleted live only in the lakehouse (the embedded engine carries them)
+            raise SparkJobError('PIPE_ERR_RETIRED_FULL_REFRESH',
+                                f'{ctx.lakehouse} holds the rows of {retired} {dataset} landing files deleted by --retain-landing: a Spark full refresh '
+                                'rebuilds landing from the files present and would lose them; run the full refresh with --engine duckdb, which keeps them')
     known_paths, identities = ({}, set()) if ctx.full_refresh else ctx.state.known_files(dataset)
     # an S3 object is new when its identity is; a local file, when its size or mtime changed (then hashed)
     changed = [f for f in listed if ((f[1], f[4]) not in identities if f[4] is not None else known_paths.get(f[1]) != (f[2], f[3]))]

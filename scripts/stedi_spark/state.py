@@ -103,6 +103,14 @@ class StateStore:
             who = 'another process'
         return SparkJobError('PIPE_ERR_BUSY', f'another pipeline run holds {self.lakehouse}: {who}; wait for it, or pass --wait-seconds to queue behind it')
 
+    def retired_count(self, dataset):
+        """Landing files of the dataset that --retain-landing deleted (0 when the table does not exist)."""
+        if self.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'retired_landing_files'").fetchone() is None:
+            return 0
+        return self.db.execute(
+            'SELECT count(*) FROM retired_landing_files r JOIN landing_files l ON l.path = r.path AND l.sha256 = r.sha256 WHERE l.dataset = ?',
+            (dataset,)).fetchone()[0]
+
     def known_files(self, dataset):
         by_path = {}
         identities = set()
