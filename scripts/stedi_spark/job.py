@@ -440,7 +440,9 @@ def run_job(spark, name, args, log):
         for table in TABLE_NAMES:
             if effective(table) is not None:
                 ctx.view(table, effective(table)['files'])
-        spark.sql(f"SELECT '{ctx.consent_policy}' AS consent_policy, '{ctx.ml_join}' AS ml_join").createOrReplaceTempView('pipeline_options')
+        # run_started_ms: the run's start as the state records it (consent must be dated no later; pipeline/run.ts)
+        spark.sql(f"SELECT '{ctx.consent_policy}' AS consent_policy, '{ctx.ml_join}' AS ml_join, "
+                  f"CAST({state.run_started_ms(run_id)} AS BIGINT) AS run_started_ms").createOrReplaceTempView('pipeline_options')
 
         output = job['output']
 

@@ -171,6 +171,11 @@ class StateStore:
                                 f'(fingerprint {expected}): set STEDI_PRIVACY_KEY or the key file to that key')
         return TombstoneMatcher(key, tombstones)
 
+    def run_started_ms(self, run_id):
+        """The run's start (runs.started_at, an ISO instant in ms) in epoch ms, as Date.parse reads it."""
+        (started,) = self.db.execute('SELECT started_at FROM runs WHERE id = ?', (run_id,)).fetchone()
+        return round(datetime.fromisoformat(started.replace('Z', '+00:00')).timestamp() * 1000)
+
     def run_options(self, run_id):
         row = self.db.execute('SELECT options FROM runs WHERE id = ?', (run_id,)).fetchone()
         return None if row is None else json.loads(row[0])
