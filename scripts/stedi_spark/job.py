@@ -140,7 +140,7 @@ def _list_landing(spark, landing, dataset):
     return sorted(files, key=lambda f: f[1])
 
 
-def _erasure_filters(union, dataset, matcher, log):
+def _erasure_filters(union, dataset, matcher, log, has_records=True, has_quarantined=True):
     """(covered record, covered quarantined line) conditions for the new lines, or None when nothing new is covered.
 
     A dataset has few distinct identities: they are collected here, hashed once each, and the
@@ -150,7 +150,7 @@ def _erasure_filters(union, dataset, matcher, log):
     spec = ERASURE_FIELDS[dataset]
     records = union.filter("__kind = 'R'")
     covered_r = None
-    for field, kind in spec['match']:
+    for field, kind in (spec['match'] if has_records else []):
         values = [r[0] for r in records.select(F.col(f'`{field}`')).distinct().collect() if r[0] is not None]
         covered = {v: at for v in values if (at := matcher.erased_at(kind, v)) is not None}
         log(f'{dataset}: {len(values)} distinct {field} values in the new records, {len(covered)} erased')
@@ -161,7 +161,7 @@ def _erasure_filters(union, dataset, matcher, log):
         # a record with no date is covered; one dated after its identity's erasure is not
         cond = at.isNotNull() & (time.isNull() | (time <= at))
         covered_r = cond if covered_r is None else covered_r | cond
-    literals = [r[0] for r in union.filter("__kind = 'Q'").select(F.explode('__literals')).distinct().collect()]
+    literals = [r[0] for r in union.filter("__kind = 'Q'").select(F.explode('__literals')).distinct().collect()] if has_quarantined else []
     named = [v for v in literals if any(matcher.erased_at(k, v) is not None for k in IDENTITY_KINDS)]
     covered_q = F.arrays_overlap(F.col('__literals'), F.array(*[F.lit(v) for v in named])) if named else None
     if covered_r is None and covered_q is None:
@@ -223,7 +223,8 @@ def ingest(spark, ctx, dataset, run_id, current, versions):
                 registry.append({'path': r['__file'], 'sha256': r['__sha256'], 'dataset': dataset, 'size': r['__size'],
                                  'mtimeMs': r['__mtime_ms'], 'records': r['__records'], 'quarantined': r['__quarantined']})
             ctx.lap('read')
-            filters = _erasure_filters(union, dataset, matcher, ctx.log) if matcher is not None and records + quarantined > 0 else None
+            filters = (_erasure_filters(union, dataset, matcher, ctx.log, records > 0, quarantined > 0)
+                       if matcher is not None and records + quarantined > 0 else None)
             covered_r, covered_q = filters if filters is not None else (None, None)
             if filters is not None:
                 # per file: a file's records and quarantined lines are those that reached the tables
