@@ -21,7 +21,7 @@ interface JobReport {
   runId: number
   status: 'ok' | 'unchanged'
   job: string
-  read: Partial<Record<DatasetName, { newFiles: number, records: number, quarantined: number }>>
+  read: Partial<Record<DatasetName, { newFiles: number, records: number, quarantined: number, erased?: number }>>
   counts: Counts
   accounting: Partial<Record<DatasetName, DatasetAccounting>>
   warnings: { crossCustomerPairs?: number }
@@ -51,7 +51,9 @@ export async function runSparkPipeline (config: PipelineConfig, options: SparkOp
     '--master', options.master ?? `local[${config.threads}]`, '--json'
   ]
   if (config.fullRefresh) args.push('--full-refresh')
-  // the jobs reach S3 as the AWS tools do: the same settings, passed as the environment
+  // the jobs reach S3 as the AWS tools do: the same settings, passed as the environment. The
+  // privacy key comes the same way: STEDI_PRIVACY_KEY or STEDI_PRIVACY_KEY_FILE are inherited, and
+  // the default var/privacy-key is found because the jobs run in this process's working folder
   const env = config.s3 === undefined
     ? process.env
     : { ...process.env, AWS_REGION: config.s3.region, ...(config.s3.endpoint === undefined ? {} : { AWS_ENDPOINT_URL_S3: config.s3.endpoint }) }
@@ -99,7 +101,7 @@ function assemble (config: PipelineConfig, reports: JobReport[], durationMs: num
   for (const d of DATASET_NAMES) {
     const r = reports.find((x) => x.read[d] !== undefined)?.read[d]
     newFiles[d] = r?.newFiles ?? 0
-    read[d] = { records: r?.records ?? 0, quarantined: r?.quarantined ?? 0, fastFiles: 0, lineFiles: r?.newFiles ?? 0 }
+    read[d] = { records: r?.records ?? 0, quarantined: r?.quarantined ?? 0, fastFiles: 0, lineFiles: r?.newFiles ?? 0, ...(r?.erased === undefined ? {} : { erased: r.erased }) }
     const a = reports.find((x) => x.accounting[d] !== undefined)?.accounting[d]
     if (a !== undefined) accounting[d] = a
   }

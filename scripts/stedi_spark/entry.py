@@ -49,6 +49,9 @@ def parse_args(argv, jobs):
                         help='driver memory when this process starts Spark (default 2g)')
     parser.add_argument('--lease-seconds', '--lease_seconds', dest='lease_seconds', type=float, default=DEFAULT_LEASE_SECONDS,
                         help='an s3:// lakehouse\'s lease: a crashed run\'s lakehouse is free again after this')
+    parser.add_argument('--privacy-key-file', '--privacy_key_file', dest='privacy_key_file', default=None,
+                        help='the privacy key\'s file (a path or s3:// URI) when the lakehouse holds tombstones and STEDI_PRIVACY_KEY is not set '
+                             '(default: STEDI_PRIVACY_KEY_FILE, else var/privacy-key)')
     parser.add_argument('--json', action='store_true', help='print each job report as one JSON line on stdout')
     args, _glue_args = parser.parse_known_args(argv)
     if args.keep_versions < 0:

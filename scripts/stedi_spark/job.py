@@ -14,6 +14,7 @@ from .contracts import (ACCOUNTING_QUERIES, CROSS_CUSTOMER_QUERY, DATASETS, JOBS
                         landing_table_of, lineage_columns, quarantine_table_of, table_columns)
 from .errors import SparkJobError
 from .landing_rules import read_landing_file, sha256_hex
+from .privacy import ERASURE_FIELDS, IDENTITY_KINDS, string_literals
 from .s3 import is_s3, list_landing
 from .state import StateStore
 from .storage import new_table_file, open_files, prepare_table_dirs, reconcile
@@ -53,28 +54,30 @@ def load_sql(spark, sql_dir, name):
 
 # --- landing ---------------------------------------------------------------------------------
 
-def _union_columns(dataset):
+def _union_columns(dataset, literals=False):
     """What the ingest step emits per file (F), record (R) and quarantined line (Q), in one schema.
 
     A file row's __reason is 'known' when the file was read before (same path and content hash).
+    With literals (the lakehouse has tombstones), a quarantined line also carries its JSON string literals.
     """
     meta = [('__kind', 'string'), ('__file', 'string'), ('__line', 'bigint'), ('__reason', 'string'), ('__raw', 'string'),
             ('__sha256', 'string'), ('__size', 'bigint'), ('__mtime_ms', 'double'), ('__records', 'bigint'), ('__quarantined', 'bigint')]
-    return meta + [(name, _KIND_TYPES[kind]) for name, kind, _, _ in DATASETS[dataset]['fields']]
+    return (meta + [(name, _KIND_TYPES[kind]) for name, kind, _, _ in DATASETS[dataset]['fields']]
+            + ([('__literals', 'array<string>')] if literals else []))
 
 
-def _ingest_batches(dataset, landing_dir, known, identity_of):
+def _ingest_batches(dataset, landing_dir, known, identity_of, literals=False):
     """The mapInArrow function: landing files (path, content, length, mtime) in, classified lines out.
 
     identity_of: rel path -> content identity where the listing gave one (S3: key, size, ETag);
-    other files are identified by their SHA-256.
+    other files are identified by their SHA-256. literals: see _union_columns.
     """
     fields = [name for name, _, _, _ in DATASETS[dataset]['fields']]
 
     def run(batches):
         import pyarrow as pa
-        schema = pa.schema([(name, {'string': pa.string(), 'bigint': pa.int64(), 'double': pa.float64()}[t])
-                            for name, t in _union_columns(dataset)])
+        types = {'string': pa.string(), 'bigint': pa.int64(), 'double': pa.float64(), 'array<string>': pa.list_(pa.string())}
+        schema = pa.schema([(name, types[t]) for name, t in _union_columns(dataset, literals)])
         for batch in batches:
             data = batch.to_pydict()
             for path, content, size, mtime in zip(data['path'], data['content'], data['length'], data['mtime_ms']):
@@ -111,6 +114,8 @@ def _ingest_batches(dataset, landing_dir, known, identity_of):
                 tail = [None] * (nq + 1)
                 for i, name in enumerate(fields):
                     cols[name] = list(by_field[i]) + tail
+                if literals:
+                    cols['__literals'] = [None] * nr + [string_literals(raw) for raw in q_raws] + [None]
                 yield pa.RecordBatch.from_pydict(cols, schema=schema)
     return run
 
@@ -135,8 +140,42 @@ def _list_landing(spark, landing, dataset):
     return sorted(files, key=lambda f: f[1])
 
 
+def _erasure_filters(union, dataset, matcher, log, has_records=True, has_quarantined=True):
+    """(covered record, covered quarantined line) conditions for the new lines, or None when nothing new is covered.
+
+    A dataset has few distinct identities: they are collected here, hashed once each, and the
+    covered ones go back to the workers as a literal map (value -> erasure time) and a literal array.
+    """
+    from pyspark.sql import functions as F
+    spec = ERASURE_FIELDS[dataset]
+    records = union.filter("__kind = 'R'")
+    covered_r = None
+    for field, kind in (spec['match'] if has_records else []):
+        values = [r[0] for r in records.select(F.col(f'`{field}`')).distinct().collect() if r[0] is not None]
+        covered = {v: at for v in values if (at := matcher.erased_at(kind, v)) is not None}
+        log(f'{dataset}: {len(values)} distinct {field} values in the new records, {len(covered)} erased')
+        if not covered:
+            continue
+        at = F.create_map(*[x for v, t in covered.items() for x in (F.lit(v), F.lit(t).cast('bigint'))])[F.col(f'`{field}`')]
+        time = F.col(f'`{spec["time"]}`')
+        # a record with no date is covered; one dated after its identity's erasure is not
+        cond = at.isNotNull() & (time.isNull() | (time <= at))
+        covered_r = cond if covered_r is None else covered_r | cond
+    literals = [r[0] for r in union.filter("__kind = 'Q'").select(F.explode('__literals')).distinct().collect()] if has_quarantined else []
+    named = [v for v in literals if any(matcher.erased_at(k, v) is not None for k in IDENTITY_KINDS)]
+    covered_q = F.arrays_overlap(F.col('__literals'), F.array(*[F.lit(v) for v in named])) if named else None
+    if covered_r is None and covered_q is None:
+        return None
+    false = F.lit(False)
+    return (false if covered_r is None else F.coalesce(covered_r, false)), (false if covered_q is None else F.coalesce(covered_q, false))
+
+
 def ingest(spark, ctx, dataset, run_id, current, versions):
-    """Reads the dataset's new landing files into one landing part and one quarantine part."""
+    """Reads the dataset's new landing files into one landing part and one quarantine part.
+
+    With tombstones (ctx.matcher), records and quarantined lines they cover are dropped and counted
+    (the returned erased counts); without, none of that work is done.
+    """
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
@@ -158,6 +197,8 @@ def ingest(spark, ctx, dataset, run_id, current, versions):
     ctx.log(f'{dataset}: {len(listed)} landing files, {len(changed)} new or changed')
     registry = []
     records = quarantined = new_files = 0
+    erased = {'records': 0, 'quarantined': 0}
+    matcher = ctx.matcher
     landing_table, quarantine_table = landing_table_of(dataset), quarantine_table_of(dataset)
     landing_part = new_table_file(landing_table, run_id, ctx.next_version(current, landing_table))
     quarantine_part = new_table_file(quarantine_table, run_id, ctx.next_version(current, quarantine_table))
@@ -170,8 +211,9 @@ def ingest(spark, ctx, dataset, run_id, current, versions):
         spark.conf.set('spark.sql.files.openCostInBytes', str(min(split, 1 << 16)))
         source = (spark.read.format('binaryFile').load([f[0] for f in changed])
                   .selectExpr('path', 'content', 'length', 'CAST(unix_millis(modificationTime) AS DOUBLE) AS mtime_ms'))
-        union = source.mapInArrow(_ingest_batches(dataset, DATASETS[dataset]['landing_dir'], identities, {f[1]: f[4] for f in changed if f[4] is not None}),
-                                  spark_ddl(_union_columns(dataset))).persist(StorageLevel.MEMORY_AND_DISK)
+        literals = matcher is not None
+        union = source.mapInArrow(_ingest_batches(dataset, DATASETS[dataset]['landing_dir'], identities, {f[1]: f[4] for f in changed if f[4] is not None}, literals),
+                                  spark_ddl(_union_columns(dataset, literals))).persist(StorageLevel.MEMORY_AND_DISK)
         try:
             for r in union.filter("__kind = 'F'").select('__file', '__sha256', '__size', '__mtime_ms', '__records', '__quarantined', '__reason').collect():
                 fresh = r['__reason'] != 'known'
@@ -181,15 +223,40 @@ def ingest(spark, ctx, dataset, run_id, current, versions):
                 registry.append({'path': r['__file'], 'sha256': r['__sha256'], 'dataset': dataset, 'size': r['__size'],
                                  'mtimeMs': r['__mtime_ms'], 'records': r['__records'], 'quarantined': r['__quarantined']})
             ctx.lap('read')
+            filters = (_erasure_filters(union, dataset, matcher, ctx.log, records > 0, quarantined > 0)
+                       if matcher is not None and records + quarantined > 0 else None)
+            covered_r, covered_q = filters if filters is not None else (None, None)
+            if filters is not None:
+                # per file: a file's records and quarantined lines are those that reached the tables
+                by_file = {}
+                for r in (union.filter((F.col('__kind') == 'R') & covered_r | (F.col('__kind') == 'Q') & covered_q)
+                          .groupBy('__file', '__kind').count().collect()):
+                    by_file.setdefault(r['__file'], {})[r['__kind']] = r['count']
+                for f in registry:
+                    n = by_file.get(f['path'], {})
+                    f['records'] -= n.get('R', 0)
+                    f['quarantined'] -= n.get('Q', 0)
+                    erased['records'] += n.get('R', 0)
+                    erased['quarantined'] += n.get('Q', 0)
+                records -= erased['records']
+                quarantined -= erased['quarantined']
+                ctx.log(f'{dataset}: {erased["records"]} records and {erased["quarantined"]} quarantined lines covered by tombstones, dropped')
+                ctx.lap('erasure')
             lineage = [F.lit(run_id).cast('bigint').alias('_run'), F.col('__file').alias('_file')]
             if any(name == '_line' for name, _ in lineage_columns(dataset)):
                 lineage.append(F.col('__line').alias('_line'))
             fields = [F.col(f'`{name}`') for name, _, _, _ in DATASETS[dataset]['fields']]
             if records > 0:
-                ctx.write_single(union.filter("__kind = 'R'").select(*fields, *lineage), landing_part)
+                new_records = union.filter("__kind = 'R'")
+                if covered_r is not None:
+                    new_records = new_records.filter(~covered_r)
+                ctx.write_single(new_records.select(*fields, *lineage), landing_part)
                 ctx.lap('write_landing')
             if quarantined > 0:
-                ctx.write_single(union.filter("__kind = 'Q'").select(
+                new_lines = union.filter("__kind = 'Q'")
+                if covered_q is not None:
+                    new_lines = new_lines.filter(~covered_q)
+                ctx.write_single(new_lines.select(
                     F.lit(run_id).cast('bigint').alias('_run'), F.col('__file').alias('_file'), F.col('__line').alias('_line'),
                     F.col('__reason').alias('reason'), F.col('__raw').alias('raw')), quarantine_part)
                 ctx.lap('write_quarantine')
@@ -205,7 +272,10 @@ def ingest(spark, ctx, dataset, run_id, current, versions):
                 'rows': (base['rows'] if base else 0) + rows,
                 'files': (base['files'] if base else []) + ([part] if rows > 0 else []),
             }
-    return registry, {'newFiles': new_files, 'records': records, 'quarantined': quarantined}
+    read = {'newFiles': new_files, 'records': records, 'quarantined': quarantined}
+    if erased['records'] + erased['quarantined'] > 0:
+        read['erased'] = erased['records'] + erased['quarantined']
+    return registry, read, erased
 
 
 # --- the job ---------------------------------------------------------------------------------
@@ -221,12 +291,15 @@ class JobContext:
         self.keep_versions = args.keep_versions
         self.wait_seconds = args.wait_seconds
         self.sql_dir = args.sql_dir
+        self.privacy_key_file = getattr(args, 'privacy_key_file', None)
         self.log = log
         self.files = open_files(spark, args.lakehouse, args.lease_seconds)
         self.lakehouse = self.files.uri()
         # set once the job holds the lock (see run_job)
         self.scratch = None
         self.state = None
+        # the tombstones' matcher once the job holds the lock, None when the lakehouse has none
+        self.matcher = None
         self.written = []
         self.timings = {}
         self._mark = time.monotonic()
@@ -265,8 +338,12 @@ class JobContext:
         return self.spark.read.parquet(self.abs(file)).count()
 
 
-def _account(spark, ctx, dataset, effective_rows):
-    """Where every valid landing record of the dataset went; refuses a run that does not balance."""
+def _account(spark, ctx, dataset, effective_rows, erased_records=0):
+    """Where every valid landing record of the dataset went; refuses a run that does not balance.
+
+    erased_records: valid records a tombstone covered, in all (never in the landing table): landing
+    counts them, filtered out as `erased`.
+    """
     by_reason = {r['reason']: int(r['records']) for r in spark.sql(load_sql(spark, ctx.sql_dir, ACCOUNTING_QUERIES[dataset])).collect()}
     landing = effective_rows(landing_table_of(dataset))
     trusted = effective_rows(f'{dataset}_trusted')
@@ -276,6 +353,9 @@ def _account(spark, ctx, dataset, effective_rows):
         # rows that passed every rule but are not in trusted are the extra copies of exact duplicates
         kept = by_reason.pop('kept', 0)
         filtered = {**by_reason, 'duplicate': kept - trusted}
+    if erased_records > 0:
+        filtered['erased'] = erased_records
+        landing += erased_records
     if trusted + sum(filtered.values()) != landing or any(v < 0 for v in filtered.values()):
         raise SparkJobError('PIPE_ERR_ACCOUNTING',
                             f'{dataset}: landing {landing} != trusted {trusted} + filtered {filtered}; the tables were not committed')
@@ -335,6 +415,9 @@ def run_job(spark, name, args, log):
         ctx.state = state = StateStore(state_dir, read_sql_file(spark, ctx.sql_dir, 'state_schema'))
         run_id = state.begin_run(options, ctx.wait_seconds)
         log(f'{name}: run {run_id}')
+        ctx.matcher = state.tombstone_matcher(ctx.privacy_key_file)
+        if ctx.matcher is not None:
+            log(f'{name}: {len(ctx.matcher)} tombstones')
         current = state.current_versions()
         # repairs whatever a killed run left: unpublished versions, orphan files, scratch
         files.confirm_lock()
@@ -344,9 +427,10 @@ def run_job(spark, name, args, log):
         ctx.scratch = f'{SCRATCH_ROOT}/run-{run_id}-{uuid.uuid4().hex[:8]}'
         files.makedirs(ctx.scratch)
         versions = {}
-        registry, read = [], None
+        registry, read, erased = [], None, {}
         if job['ingests'] is not None:
-            registry, read = ingest(spark, ctx, job['ingests'], run_id, current, versions)
+            registry, read, erased_now = ingest(spark, ctx, job['ingests'], run_id, current, versions)
+            erased = {job['ingests']: erased_now}
 
         def effective(table):
             return versions.get(table) or current.get(table)
@@ -357,8 +441,9 @@ def run_job(spark, name, args, log):
         for table in TABLE_NAMES:
             if effective(table) is not None:
                 ctx.view(table, effective(table)['files'])
+        # run_started_ms: the run's start as the state records it (consent must be dated no later; pipeline/run.ts)
         spark.sql(f"SELECT '{ctx.consent_policy}' AS consent_policy, '{ctx.ml_join}' AS ml_join, "
-                  f"CAST({state.run_started_ms} AS BIGINT) AS run_started_ms").createOrReplaceTempView('pipeline_options')
+                  f"CAST({state.run_started_ms(run_id)} AS BIGINT) AS run_started_ms").createOrReplaceTempView('pipeline_options')
 
         output = job['output']
 
@@ -382,7 +467,9 @@ def run_job(spark, name, args, log):
         # the accounting reads more than the job (customer_landing, for no_matching_customer): always recomputed
         accounting, warnings = {}, {}
         if dataset is not None:
-            accounting[dataset] = _account(spark, ctx, dataset, effective_rows)
+            # a full refresh counts again from nothing (commit_run resets the dataset's total)
+            before = 0 if ctx.full_refresh else state.erased_counts().get(dataset, {}).get('records', 0)
+            accounting[dataset] = _account(spark, ctx, dataset, effective_rows, before + erased.get(dataset, {}).get('records', 0))
         if output == 'machine_learning_curated':
             warnings['crossCustomerPairs'] = int(spark.sql(load_sql(spark, ctx.sql_dir, CROSS_CUSTOMER_QUERY)).collect()[0]['pairs'])
 
@@ -399,7 +486,7 @@ def run_job(spark, name, args, log):
         # the commit releases the lock: scratch goes first, while it is still this job's
         files.remove_tree(SCRATCH_ROOT)
         state.commit_run(run_id, report['status'], job['ingests'] if ctx.full_refresh else None,
-                         registry, list(versions.values()), report)
+                         registry, list(versions.values()), report, erased)
         if files.remote:
             files.put_state(state_dir)
         _pause(name, 'after-commit', log)

@@ -11,6 +11,20 @@ from datetime import datetime, timezone
 
 from .contracts import LAKEHOUSE_FORMAT_VERSION, STATE_DB, STATE_DIR
 from .errors import SparkJobError
+from .privacy import PrivacyKeyError, TombstoneMatcher, key_fingerprint, load_privacy_key
+
+
+def _statements(script):
+    """A SQL script as its statements (executescript would commit the run's open transaction first)."""
+    out, buf = [], ''
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            out.append(buf.strip())
+            buf = ''
+    if buf.strip() and not all(l.strip().startswith('--') or not l.strip() for l in buf.splitlines()):
+        out.append(buf.strip())
+    return out
 
 
 def _now():
@@ -22,6 +36,7 @@ class StateStore:
 
     def __init__(self, lakehouse, schema_sql):
         self.lakehouse = os.path.abspath(lakehouse)
+        self.schema_sql = schema_sql
         self.db_file = os.path.join(self.lakehouse, STATE_DB)
         self.in_run = False
         if not os.path.isfile(self.db_file):
@@ -65,10 +80,10 @@ class StateStore:
                 time.sleep(0.1)
         self.db.execute('PRAGMA busy_timeout = 5000')
         self.in_run = True
-        now = datetime.now(timezone.utc)
-        started = now.isoformat(timespec='milliseconds').replace('+00:00', 'Z')
-        # the run's start in epoch ms, as recorded: consent dated after it is not given yet
-        self.run_started_ms = int(now.timestamp()) * 1000 + now.microsecond // 1000
+        # a lakehouse made before erasure existed gains its tables here (every statement is IF NOT EXISTS)
+        for statement in _statements(self.schema_sql):
+            self.db.execute(statement)
+        started = _now()
         cur = self.db.execute("INSERT INTO runs (started_at, status, options) VALUES (?, 'running', ?)", (started, json.dumps(options)))
         run_id = cur.lastrowid
         tmp = self._owner_file() + '.tmp'
@@ -121,13 +136,62 @@ class StateStore:
             files.update(json.loads(f))
         return files
 
+    def tombstones(self):
+        """[(kind, hash, erased_at)] (inside a run: the schema has the table by then)."""
+        return self.db.execute('SELECT kind, hash, erased_at FROM tombstones ORDER BY kind, hash').fetchall()
+
+    def erased_counts(self):
+        """{dataset: {'records': n, 'quarantined': n}}: records a tombstone covered, so far."""
+        return {d: {'records': r, 'quarantined': q} for d, r, q in self.db.execute('SELECT dataset, records, quarantined FROM erased_counts')}
+
+    def get_meta(self, key):
+        row = self.db.execute('SELECT value FROM meta WHERE key = ?', (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def tombstone_matcher(self, key_file=None):
+        """The matcher for this lakehouse's tombstones, or None when it has none (then no key is needed).
+
+        With tombstones the key is required, and it must be the key they were made with.
+        """
+        tombstones = self.tombstones()
+        if not tombstones:
+            return None
+        try:
+            key = load_privacy_key(key_file=key_file)
+        except PrivacyKeyError as err:
+            raise SparkJobError('PIPE_ERR_PRIVACY_KEY', f'{err}: the lakehouse {self.lakehouse} holds tombstones, which need the privacy key') from err
+        if key is None:
+            raise SparkJobError('PIPE_ERR_PRIVACY_KEY',
+                                f'the lakehouse {self.lakehouse} holds tombstones of erased customers and no privacy key is set: '
+                                'set STEDI_PRIVACY_KEY, or STEDI_PRIVACY_KEY_FILE (--privacy-key-file) naming the key file (default var/privacy-key)')
+        expected = self.get_meta('privacy_key_fingerprint')
+        if expected is not None and key_fingerprint(key) != expected:
+            raise SparkJobError('PIPE_ERR_PRIVACY_KEY',
+                                f'the privacy key (fingerprint {key_fingerprint(key)}) is not the one the tombstones of {self.lakehouse} were made with '
+                                f'(fingerprint {expected}): set STEDI_PRIVACY_KEY or the key file to that key')
+        return TombstoneMatcher(key, tombstones)
+
+    def run_started_ms(self, run_id):
+        """The run's start (runs.started_at, an ISO instant in ms) in epoch ms, as Date.parse reads it."""
+        (started,) = self.db.execute('SELECT started_at FROM runs WHERE id = ?', (run_id,)).fetchone()
+        return round(datetime.fromisoformat(started.replace('Z', '+00:00')).timestamp() * 1000)
+
     def run_options(self, run_id):
         row = self.db.execute('SELECT options FROM runs WHERE id = ?', (run_id,)).fetchone()
         return None if row is None else json.loads(row[0])
 
-    def commit_run(self, run_id, status, full_refresh_dataset, files, versions, report):
+    def commit_run(self, run_id, status, full_refresh_dataset, files, versions, report, erased=None):
+        """erased: {dataset: {'records', 'quarantined'}} a tombstone covered in this run, added to the totals."""
         if full_refresh_dataset is not None:
             self.db.execute('DELETE FROM landing_files WHERE dataset = ?', (full_refresh_dataset,))
+            self.db.execute('DELETE FROM erased_counts WHERE dataset = ?', (full_refresh_dataset,))
+        for dataset, n in (erased or {}).items():
+            if n['records'] == 0 and n['quarantined'] == 0:
+                continue
+            self.db.execute(
+                """INSERT INTO erased_counts (dataset, records, quarantined) VALUES (?, ?, ?)
+                   ON CONFLICT (dataset) DO UPDATE SET records = records + excluded.records, quarantined = quarantined + excluded.quarantined""",
+                (dataset, n['records'], n['quarantined']))
         for f in files:
             self.db.execute(
                 """INSERT INTO landing_files (path, sha256, dataset, size, mtime_ms, run_id, records, quarantined)
