@@ -83,6 +83,15 @@ class StateStore:
         # a lakehouse made before erasure existed gains its tables here (every statement is IF NOT EXISTS)
         for statement in _statements(self.schema_sql):
             self.db.execute(statement)
+        # an erasure killed after its commit left landing files to rewrite; only the embedded engine
+        # rewrites landing files, so these jobs do not read landing until it has
+        pending = self.db.execute('SELECT count(*) FROM pending_rewrites').fetchone()[0]
+        if pending > 0:
+            self.db.execute('ROLLBACK')
+            self.in_run = False
+            raise SparkJobError('PIPE_ERR_ERASURE_PENDING',
+                                f'an interrupted erasure left {pending} landing file(s) of {self.lakehouse} to rewrite: '
+                                'run `stedi privacy erase` again (or `stedi pipeline run` with the embedded engine) to finish it, then these jobs')
         started = _now()
         cur = self.db.execute("INSERT INTO runs (started_at, status, options) VALUES (?, 'running', ?)", (started, json.dumps(options)))
         run_id = cur.lastrowid
