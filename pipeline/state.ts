@@ -371,33 +371,13 @@ export class StateStore {
   }
 
   async runs (limit: number): Promise<RunRow[]> {
-    const rows = await this.db.all<{ id: number, started_at: string, finished_at: string | null, status: RunRow['status'], options: string, report: string | null, error: string | null }>(
-      'SELECT * FROM runs ORDER BY id DESC LIMIT ?', [limit])
-    return rows.map((r) => ({
-      id: r.id,
-      startedAt: r.started_at,
-      finishedAt: r.finished_at,
-      status: r.status,
-      options: JSON.parse(r.options) as Record<string, unknown>,
-      report: r.report === null ? null : JSON.parse(r.report) as Record<string, unknown>,
-      error: r.error
-    }))
+    return (await this.db.all<RunRecord>('SELECT * FROM runs ORDER BY id DESC LIMIT ?', [limit])).map(toRun)
   }
 
   /** One run of the history, or undefined (the privacy audit reads the options and start of the run that built a table). */
   async run (id: number): Promise<RunRow | undefined> {
-    const r = await this.db.get<{ id: number, started_at: string, finished_at: string | null, status: RunRow['status'], options: string, report: string | null, error: string | null }>(
-      'SELECT * FROM runs WHERE id = ?', [id])
-    if (r === undefined) return undefined
-    return {
-      id: r.id,
-      startedAt: r.started_at,
-      finishedAt: r.finished_at,
-      status: r.status,
-      options: JSON.parse(r.options) as Record<string, unknown>,
-      report: r.report === null ? null : JSON.parse(r.report) as Record<string, unknown>,
-      error: r.error
-    }
+    const r = await this.db.get<RunRecord>('SELECT * FROM runs WHERE id = ?', [id])
+    return r === undefined ? undefined : toRun(r)
   }
 
   /** The landing files of a dataset the state records as read, with the run that read each. */
@@ -416,6 +396,20 @@ export class StateStore {
 }
 
 export const fileIdentity = (relPath: string, sha256: string): string => `${relPath}\u0000${sha256}`
+
+interface RunRecord { id: number, started_at: string, finished_at: string | null, status: RunRow['status'], options: string, report: string | null, error: string | null }
+
+function toRun (r: RunRecord): RunRow {
+  return {
+    id: r.id,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    status: r.status,
+    options: JSON.parse(r.options) as Record<string, unknown>,
+    report: r.report === null ? null : JSON.parse(r.report) as Record<string, unknown>,
+    error: r.error
+  }
+}
 
 function toVersion (r: { table_name: TableName, version: number, run_id: number, rows: number, files: string }): TableVersion {
   return { table: r.table_name, version: r.version, runId: r.run_id, rows: r.rows, files: JSON.parse(r.files) as string[] }

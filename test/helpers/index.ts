@@ -34,9 +34,9 @@ export async function cli (args: string[], options: { cwd?: string, env?: NodeJS
   return await spawnCollect(process.execPath, [STEDI_BIN, ...args], options)
 }
 
-/** `stedi pipeline run ARGS` stopped by its pause hook after `point`, holding the lakehouse. */
-export async function startPausedRun (args: string[], point: string): Promise<ChildProcessWithoutNullStreams> {
-  const child = spawn(process.execPath, [STEDI_BIN, 'pipeline', 'run', ...args, '--pause-after', point])
+/** `stedi pipeline run ARGS` (or another command) stopped by its pause hook after `point`, holding the lakehouse. */
+export async function startPausedRun (args: string[], point: string, options: { command?: string[], env?: NodeJS.ProcessEnv } = {}): Promise<ChildProcessWithoutNullStreams> {
+  const child = spawn(process.execPath, [STEDI_BIN, ...(options.command ?? ['pipeline', 'run']), ...args, '--pause-after', point], { env: { ...process.env, ...options.env } })
   return await new Promise((resolve, reject) => {
     let stderr = ''
     child.stderr.on('data', (d: Buffer) => {

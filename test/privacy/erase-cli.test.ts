@@ -1,9 +1,9 @@
 // The command-line contract of erasure and its proof, and erasures killed at each point.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import t from 'tap'
-import { PUBLISHED, STEDI_BIN, cli, killChild, rows, tempDir } from '../helpers/index.js'
+import { PUBLISHED, cli, killChild, rows, startPausedRun, tempDir } from '../helpers/index.js'
 import { diffLakehouses } from '../helpers/spark.js'
 
 const env = { STEDI_PRIVACY_KEY: 'cli-test-privacy-key-0123456789' }
@@ -12,17 +12,8 @@ async function copyPublished (to: string): Promise<void> {
   await fs.cp(PUBLISHED, to, { recursive: true, filter: (src) => !src.endsWith('README.md') })
 }
 
-async function pausedErasure (args: string[], point: string): Promise<ChildProcessWithoutNullStreams> {
-  const child = spawn(process.execPath, [STEDI_BIN, 'privacy', 'erase', ...args, '--pause-after', point], { env: { ...process.env, ...env } })
-  return await new Promise((resolve, reject) => {
-    let stderr = ''
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString()
-      if (stderr.includes(`paused after ${point}`)) resolve(child)
-    })
-    child.on('exit', (code) => reject(new Error(`exited ${String(code)} before pausing: ${stderr}`)))
-  })
-}
+const pausedErasure = async (args: string[], point: string): Promise<ChildProcessWithoutNullStreams> =>
+  await startPausedRun(args, point, { command: ['privacy', 'erase'], env })
 
 t.test('erase, verify and report from the command line; a killed erasure is finished by the next erasure or run', async (t) => {
   const dir = await tempDir(t)
