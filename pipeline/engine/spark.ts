@@ -9,6 +9,7 @@ import { packageRoot } from '../../common/package-root.js'
 import type { PipelineConfig } from '../config.js'
 import { PIPELINE_ERRORS, PipelineError, type PipelineErrorCode, isPipelineError } from '../errors.js'
 import type { Counts, DatasetAccounting, RunReport } from '../report.js'
+import { auditLakehouse } from '../privacy/audit.js'
 import { openStateForRead } from '../snapshot.js'
 
 export interface SparkOptions {
@@ -71,7 +72,12 @@ export async function runSparkPipeline (config: PipelineConfig, options: SparkOp
     child.on('close', resolve)
   })
   if (code !== 0) throw failure(code, tail)
-  return assemble(config, reports, Math.round(performance.now() - started))
+  const report = assemble(config, reports, Math.round(performance.now() - started))
+  // the jobs' machine-learning table, audited as an embedded run audits its own (flagged, not blocked)
+  onProgress('privacy audit')
+  const audit = await auditLakehouse(config.lakehouseDir, { s3: config.s3 })
+  report.audit = { ok: audit.ok, rows: audit.rows, violations: audit.violations, byReason: audit.byReason }
+  return report
 }
 
 function eachLine (stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {

@@ -52,6 +52,7 @@ t.test('a redelivered landing file does not bring an erased customer back', asyn
     t.equal(a.landing, Number(landed.n) + erasure.dropped[d], `${d}: landing is the table's rows and the erased records`)
   }
   t.equal(report.read.customer.quarantined, 1, 'the malformed line naming nobody was quarantined')
+  t.match((JSON.parse(res.stdout) as { audit?: unknown }).audit, { ok: true, violations: 0 }, 'the Spark run\'s machine-learning table is audited as an embedded run\'s')
 
   // every table, scanned: the victim appears only in records dated after the erasure
   const names = (r: Record<string, unknown>): boolean =>
