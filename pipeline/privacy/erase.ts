@@ -27,6 +27,9 @@ import { removeCoveredRows } from './covered-rows.js'
 import { type LandingAccess, type LandingItem, landingAccess } from './landing-access.js'
 import { rewriteLandingContent } from './landing-rewrite.js'
 
+/** How long the second commit of an erasure waits for a run that took the lock between its commits. */
+const FINISH_WAIT_MS = 10 * 60_000
+
 export const ERASURE_PAUSE_POINTS = ['rewrite', 'commit'] as const
 export type ErasurePausePoint = (typeof ERASURE_PAUSE_POINTS)[number]
 
@@ -96,10 +99,10 @@ export async function finishPendingRewrites (
   await lakehouse.state.clearPendingRewrites(pending.map((p) => p.path))
 }
 
-async function beginRun (config: PipelineConfig, s3: S3Session | undefined, options: Record<string, unknown>): Promise<RunLakehouse> {
+async function beginRun (config: PipelineConfig, s3: S3Session | undefined, options: Record<string, unknown>, waitMs = config.waitMs): Promise<RunLakehouse> {
   return config.lakehouse.kind === 's3'
-    ? await beginS3Run(s3!.bucket(config.lakehouse.bucket), config.lakehouse, options, config.waitMs, config.leaseMs)
-    : await beginLocalRun(config.lakehouse.path, options, config.waitMs)
+    ? await beginS3Run(s3!.bucket(config.lakehouse.bucket), config.lakehouse, options, waitMs, config.leaseMs)
+    : await beginLocalRun(config.lakehouse.path, options, waitMs)
 }
 
 export interface ErasureOutcome {
@@ -134,7 +137,8 @@ export async function eraseCustomers (config: PipelineConfig, request: ErasureRe
       await lakehouse.close()
     }
     // the pending rewrites done (and any S3 identity that is not the one foreseen): a second commit
-    const finish = await beginRun(config, s3, { erasure: { finish: receipt.erasureId } })
+    // the erasure has committed: a run that took the lock in between must not turn it into a failure
+    const finish = await beginRun(config, s3, { erasure: { finish: receipt.erasureId } }, Math.max(config.waitMs, FINISH_WAIT_MS))
     try {
       await finishPendingRewrites(config, finish, await tombstoneMatcher(finish.state, key), s3)
       const counts = await finish.state.landingFileCounts()
@@ -157,7 +161,14 @@ export async function eraseCustomers (config: PipelineConfig, request: ErasureRe
   if (config.lakehouse.kind === 'local') {
     // nothing deleted may survive in SQLite's free pages or its write-ahead log
     const state = await StateStore.open(config.lakehouse.path, { create: false })
-    try { await state.compact() } finally { await state.close() }
+    try {
+      await state.compact()
+    } catch (err) {
+      // deleted rows are already zeroed (secure_delete); the next erasure compacts what this could not
+      process.stderr.write(`stedi: the pipeline state was not compacted (${(err as Error).message}); the next erasure will\n`)
+    } finally {
+      await state.close()
+    }
   }
   receipt.durationMs = Math.round(performance.now() - started)
   return { receipt, tombstones, serials: serialsFound }
