@@ -5,6 +5,9 @@ import { type Tombstone, keyFingerprint } from '../../contracts/privacy.js'
 import { issueCredential } from '../../gateway/credentials.js'
 import { eraseOnGateway } from '../../gateway/privacy/client.js'
 import { eraseGatewayState } from '../../gateway/privacy/erase-state.js'
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { UsageError } from '../args.js'
 import { findGatewaySecret } from '../gateway-secret.js'
 
 export const GATEWAY_OPTIONS = {
@@ -30,10 +33,18 @@ async function serviceCredential (values: { 'gateway-token'?: string }, env: Nod
   return issueCredential(secret, 'service', 'privacy-erasure')
 }
 
+/** A mistyped folder must not become a new, empty gateway state erased "successfully": checked before anything is erased. */
+export function checkGatewayStates (values: { 'gateway-state'?: string[] }): void {
+  for (const dir of values['gateway-state'] ?? []) {
+    if (!existsSync(path.join(dir, 'gateway.sqlite'))) throw new UsageError(`--gateway-state ${dir} is not a gateway's state folder (it has no gateway.sqlite)`)
+  }
+}
+
 export async function eraseGateways (
   values: { 'gateway-state'?: string[], gateway?: string[], 'gateway-token'?: string }, key: Uint8Array, tombstones: Tombstone[], env = process.env
 ): Promise<Array<Record<string, unknown>>> {
   const receipts: Array<Record<string, unknown>> = []
+  checkGatewayStates(values)
   for (const dir of values['gateway-state'] ?? []) {
     receipts.push({ place: `gateway-state ${dir}`, receipt: await eraseGatewayState(dir, tombstones, key) })
   }

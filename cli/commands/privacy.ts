@@ -1,6 +1,6 @@
 // stedi privacy erase | verify | report: the right to erasure, and the proof of it.
 import fs from 'node:fs/promises'
-import { identityHash } from '../../contracts/privacy.js'
+import { identityHash, keyFingerprint } from '../../contracts/privacy.js'
 import { ensurePrivacyKey, loadPrivacyKey } from '../../common/privacy-key.js'
 import { parseLocation, type StorageLocation } from '../../common/storage-location.js'
 import { createPipelineConfig } from '../../pipeline/config.js'
@@ -12,7 +12,7 @@ import { PipelineError } from '../../pipeline/errors.js'
 import { type Command, UsageError, durationFlag, oneOf, parse } from '../args.js'
 import { DEFAULT_LAKEHOUSE, DEFAULT_LANDING } from '../defaults.js'
 import { S3_OPTION, S3_USAGE, storageFlags } from './s3.js'
-import { eraseGateways, GATEWAY_OPTIONS, GATEWAY_USAGE, reachesGateways } from './privacy-gateway.js'
+import { checkGatewayStates, eraseGateways, GATEWAY_OPTIONS, GATEWAY_USAGE, reachesGateways } from './privacy-gateway.js'
 
 const PLACE_OPTIONS = {
   email: { type: 'string', multiple: true },
@@ -32,15 +32,22 @@ const PLACE_USAGE = `  --email EMAIL             the customer (repeatable)
 ${S3_USAGE}
   --json                    print one JSON object`
 
+const EMAIL = /^[^\s@]+@[^\s@]+$/
+
 async function emailsFrom (values: { email?: string[], emails?: string }): Promise<string[]> {
-  const out = [...(values.email ?? [])]
+  const out: Array<[string, string]> = (values.email ?? []).map((e) => [e.trim(), '--email'])
   if (values.emails !== undefined) {
     const text = await fs.readFile(values.emails, 'utf8').catch((err: NodeJS.ErrnoException) => {
       throw new UsageError(`cannot read --emails ${values.emails}: ${err.code ?? err.message}`)
     })
-    for (const line of text.split(/\r?\n/)) if (line.trim() !== '' && !line.trim().startsWith('#')) out.push(line.trim())
+    text.split(/\r?\n/).forEach((line, i) => {
+      const e = line.trim()
+      if (e !== '' && !e.startsWith('#')) out.push([e, `${values.emails}:${i + 1}`])
+    })
   }
-  const emails = [...new Set(out.map((e) => e.trim()).filter((e) => e !== ''))]
+  // a typo must not pass for a customer with no data: what is erased, and proven gone, is exactly what was named
+  for (const [e, where] of out) if (e !== '' && !EMAIL.test(e)) throw new UsageError(`${where}: "${e}" is not an email address (one per line; comments on lines of their own)`)
+  const emails = [...new Set(out.map(([e]) => e).filter((e) => e !== ''))]
   if (emails.length === 0) throw new UsageError('name the customer: --email EMAIL (or --emails FILE)')
   return emails
 }
@@ -82,6 +89,7 @@ tombstones).`,
     const emails = await emailsFrom(values)
     // flags first: a mistyped one must not leave a new privacy key behind
     const waitMs = durationFlag('--wait', values.wait) ?? 0
+    checkGatewayStates(values)
     const { key, made } = await ensurePrivacyKey()
     if (made !== undefined) process.stderr.write(`stedi: no privacy key: made one in ${made} (keep it with the platform's secrets)\n`)
     const landingDir = values.landing ?? DEFAULT_LANDING
@@ -101,10 +109,37 @@ tombstones).`,
       receipt.landing.linesRemoved += late.receipt.landing.linesRemoved
       receipt.landing.files.push(...late.receipt.landing.files)
     }
-    if (values.json === true) { console.log(JSON.stringify(receipt)); return 0 }
-    console.log(formatReceipt(receipt))
+    const found = receipt.landing.linesRemoved + Object.values(receipt.lakehouse.rowsRemoved).reduce((a, b) => a + b, 0)
+    if (found === 0 && (receipt.gateways ?? []).length === 0) {
+      process.stderr.write('stedi: no record of the customer(s) named was found in landing or lakehouse; their tombstones are kept (a later delivery is dropped)\n')
+    }
+    // exit 0 only once every copy is gone: the same independent scan as verify, over the places named
+    const s3Config = storageFlags(values, [['--landing', landingDir], ['--lakehouse', lakehouseDir]])
+    const s3 = s3Config === undefined ? undefined : openS3Session(s3Config)
+    let left: Occurrence[]
+    try {
+      const serialHashes = new Set(tombstones.filter((x) => x.kind === 'serial').map((x) => x.hash))
+      left = (await scanPlaces(placesFrom(values), { emails, serials, serialHashes, key }, s3)).occurrences
+    } finally {
+      s3?.close()
+    }
+    if (values.json === true) console.log(JSON.stringify({ ...receipt, remaining: left }))
+    else {
+      console.log(formatReceipt(receipt))
+      for (const o of left) console.log(`  still stored: ${o.place}: ${o.file}: ${describe(o)}`)
+    }
+    if (left.length > 0) {
+      throw new PipelineError('PIPE_ERR_PRIVACY_REMAINS',
+        `every record keyed by the customer's email or serial numbers is erased, but ${left.length} file(s) still hold them ` +
+        '(as a value of another record, or the email in another letter case: listed above); decide for each, then run stedi privacy verify')
+    }
     return 0
   }
+}
+
+function describe (o: Occurrence): string {
+  const what = o.kind === 'email-variant' ? 'email in another letter case' : o.kind
+  return `${o.count} ${what} occurrence(s) (${o.seen})`
 }
 
 function formatReceipt (r: ErasureReceipt): string {
@@ -126,22 +161,34 @@ async function needlesFor (emails: string[], places: ScanPlace[], lakehouse: str
   const s3 = s3Config === undefined ? undefined : openS3Session(s3Config)
   const serials = await serialsInClear(places, emails, s3)
   const serialHashes = new Set<string>()
-  if (key !== undefined) {
-    const read = await openStateForRead(lakehouse, { s3: s3Config }).catch(() => undefined)
-    if (read !== undefined) {
-      try {
-        const emailLabels = new Set(emails.map((e) => identityHash(key, 'email', e).slice(0, 16)))
-        const serialLabels = new Set<string>()
-        for (const report of await read.state.erasureReports()) {
-          for (const c of (report.customers as Array<{ email: string, serials: string[] }> | undefined) ?? []) {
-            if (emailLabels.has(c.email)) for (const s of c.serials) serialLabels.add(s)
-          }
-        }
-        for (const t of await read.state.tombstones()) if (t.kind === 'serial' && serialLabels.has(t.hash.slice(0, 16))) serialHashes.add(t.hash)
-      } finally {
-        await read.dispose()
-      }
+  const read = await openStateForRead(lakehouse, { s3: s3Config })
+  try {
+    const tombstones = await read.state.tombstones()
+    const recorded = await read.state.getMeta('privacy_key_fingerprint')
+    // without the right key, serial numbers known only by hash would go unseen: no proof then
+    if (tombstones.length > 0 && key === undefined) {
+      throw new PipelineError('PIPE_ERR_PRIVACY_KEY', `${lakehouse} holds tombstones: set STEDI_PRIVACY_KEY (or var/privacy-key) to recognise the erased serial numbers`)
     }
+    if (key !== undefined && recorded !== undefined && recorded !== keyFingerprint(key)) {
+      throw new PipelineError('PIPE_ERR_PRIVACY_KEY', `the privacy key (fingerprint ${keyFingerprint(key)}) is not the one ${lakehouse}'s tombstones were made with (fingerprint ${recorded})`)
+    }
+  } catch (err) {
+    await read.dispose()
+    throw err
+  }
+  try {
+    if (key !== undefined) {
+      const emailLabels = new Set(emails.map((e) => identityHash(key, 'email', e).slice(0, 16)))
+      const serialLabels = new Set<string>()
+      for (const report of await read.state.erasureReports()) {
+        for (const c of (report.customers as Array<{ email: string, serials: string[] }> | undefined) ?? []) {
+          if (emailLabels.has(c.email)) for (const s of c.serials) serialLabels.add(s)
+        }
+      }
+      for (const t of await read.state.tombstones()) if (t.kind === 'serial' && serialLabels.has(t.hash.slice(0, 16))) serialHashes.add(t.hash)
+    }
+  } finally {
+    await read.dispose()
   }
   return { key, s3, needles: { emails, serials, serialHashes, key } }
 }
@@ -177,7 +224,7 @@ ${PLACE_USAGE}`,
         console.log(`scanned ${result.files} files, ${result.bytes} bytes, for ${emails.length} email(s) and ${summary.serials} serial number(s)` +
           (key === undefined ? ' (no privacy key: serial numbers known only by tombstone hash were not looked for)' : ''))
         if (summary.clean) console.log('nothing remains')
-        for (const o of result.occurrences) console.log(`  ${o.place}: ${o.file}: ${o.count} ${o.kind} occurrence(s) (${o.seen})`)
+        for (const o of result.occurrences) console.log(`  ${o.place}: ${o.file}: ${describe(o)}`)
       }
       if (!summary.clean) {
         throw new PipelineError('PIPE_ERR_PRIVACY_REMAINS', `${result.occurrences.length} file(s) still hold the customer's data (listed above)`)

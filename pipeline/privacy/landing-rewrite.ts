@@ -26,7 +26,12 @@ export function rewriteLandingContent (dataset: DatasetName, content: Buffer, ma
     const segment = content.subarray(start, end)
     const verdict = coveredLine(dataset, segment, start === 0, matcher)
     if (verdict === undefined) kept.push(segment)
-    else {
+    else if (start === 0 && segment[0] === 0xef && segment[1] === 0xbb && segment[2] === 0xbf) {
+      // the byte order mark belongs to the file, not to its first line
+      kept.push(segment.subarray(0, 3))
+      lines++
+      if (verdict === 'record') records++
+    } else {
       lines++
       if (verdict === 'record') records++
     }
