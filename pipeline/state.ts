@@ -381,9 +381,12 @@ export class StateStore {
   }
 
   /** The landing files of a dataset the state records as read, with the run that read each. */
-  async landingFilesRead (dataset: DatasetName): Promise<Array<{ path: string, sha256: string, runId: number }>> {
-    return await this.db.all<{ path: string, sha256: string, runId: number }>(
-      'SELECT path, sha256, run_id AS runId FROM landing_files WHERE dataset = ? ORDER BY run_id, path', [dataset])
+  /** The landing files of a dataset the state records as read, with the run that recorded each (an erasure records the rewritten content of a file read before). */
+  async landingFilesRead (dataset: DatasetName): Promise<Array<{ path: string, sha256: string, runId: number, byErasure: boolean }>> {
+    const rows = await this.db.all<{ path: string, sha256: string, runId: number, status: string | null }>(
+      `SELECT f.path, f.sha256, f.run_id AS runId, r.status FROM landing_files f LEFT JOIN runs r ON r.id = f.run_id
+       WHERE f.dataset = ? ORDER BY f.run_id, f.path`, [dataset])
+    return rows.map((r) => ({ path: r.path, sha256: r.sha256, runId: r.runId, byErasure: r.status === 'erasure' }))
   }
 
   async close (): Promise<void> {

@@ -86,8 +86,21 @@ export interface LandingRead {
  */
 export async function readCustomerLanding (landingDir: string, state: StateStore, upTo: number): Promise<LandingRead> {
   const read = new Map<string, number>()
-  for (const f of await state.landingFilesRead('customer')) {
-    if (f.runId <= upTo) read.set(`${f.path}\u0000${f.sha256}`, f.runId)
+  const firstRead = new Map<string, number>()
+  const known = await state.landingFilesRead('customer')
+  for (const f of known) {
+    if (f.runId > upTo) continue
+    read.set(`${f.path}\u0000${f.sha256}`, f.runId)
+    if (!firstRead.has(f.path)) firstRead.set(f.path, f.runId)
+  }
+  // a file an erasure rewrote later is the file that run read, without the erased customers' lines
+  const rewritten = new Set<string>()
+  for (const f of known) {
+    const run = firstRead.get(f.path)
+    if (f.byErasure && f.runId > upTo && run !== undefined) {
+      read.set(`${f.path}\u0000${f.sha256}`, run)
+      rewritten.add(f.path)
+    }
   }
   const dir = path.join(landingDir, CUSTOMER.landingDir)
   const names = (await fs.readdir(dir).catch((err: NodeJS.ErrnoException) => { if (err.code === 'ENOENT') return []; throw err }))
@@ -106,7 +119,8 @@ export async function readCustomerLanding (landingDir: string, state: StateStore
     files++
     records.push(...parseCustomerLines(content.toString('utf8'), rel, run))
   }
-  return { records, files, notYetRead, missing: [...read.keys()].filter((k) => !seen.has(k)).length }
+  const missing = [...read.keys()].filter((k) => !seen.has(k) && !(rewritten.has(k.split('\u0000')[0]) && [...seen].some((x) => x.startsWith(`${k.split('\u0000')[0]}\u0000`))))
+  return { records, files, notYetRead, missing: missing.length }
 }
 
 /** The customer records of customer_landing rows (a view, or Parquet parts), those read by a run up to `upTo`. */

@@ -8,6 +8,7 @@ import { parseLocation } from '../../common/storage-location.js'
 import { createPipelineConfig } from '../../pipeline/config.js'
 import { eraseCustomers } from '../../pipeline/privacy/erase.js'
 import { scanPlaces } from '../../pipeline/privacy/scan.js'
+import { auditLakehouse } from '../../pipeline/privacy/audit.js'
 import { PUBLISHED, fingerprint, rows, run, tempDir } from '../helpers/index.js'
 import { diffLakehouses } from '../helpers/spark.js'
 
@@ -80,6 +81,10 @@ t.test('erasing a customer of the published data', async (t) => {
   // erasing again changes nothing
   const again = await eraseCustomers(config, { emails: [email] })
   t.same([again.receipt.landing.filesRewritten, again.receipt.lakehouse.filesRewritten], [0, 0], 'a second erasure finds nothing to do')
+
+  // the audit reads the rewritten landing files as the ones the run read, less the erased lines
+  const audit = await auditLakehouse(lakehouse, { landingDir: landing })
+  t.match(audit, { ok: true, violations: 0, source: { kind: 'landing', notYetRead: 0, missing: 0 } }, 'the audit after the erasure: no warning about rewritten files')
 
   // redelivered files (the originals, under new names) bring nothing back, and the accounting balances
   for (const [dir, name] of [['customer/landing', 'customer-1691348231425.json']] as const) {
