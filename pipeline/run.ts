@@ -295,7 +295,8 @@ async function promote (
     const report: RunReport = {
       runId, status: 'ok', lakehouse: location, options: runOptions, newFiles, read, counts, accounting,
       warnings: { crossCustomerPairs: Number(pairs), ...landingWarnings(listed) }, audit,
-      durationMs: 0, timingsMs: timings
+      // as stored at the commit (the returned report has the whole run, publication included)
+      durationMs: Math.round(performance.now() - started), timingsMs: timings
     }
     for (const d of DATASET_NAMES) if (erased[d].records + erased[d].quarantined > 0) read[d].erased = erased[d].records + erased[d].quarantined
     const retiring = await planRetention(config, listed, known, registry, state, report)

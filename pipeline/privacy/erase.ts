@@ -130,7 +130,7 @@ export async function eraseCustomers (config: PipelineConfig, request: ErasureRe
   try {
     const lakehouse = await beginRun(config, s3, options)
     try {
-      ({ receipt, rewritten, tombstones, serials: serialsFound } = await eraseUnderLock(config, lakehouse, s3, key, emails, request.serials ?? [], erasedAt, request.pauseAfter))
+      ({ receipt, rewritten, tombstones, serials: serialsFound } = await eraseUnderLock(config, lakehouse, s3, key, emails, request.serials ?? [], erasedAt, request.pauseAfter, started))
     } catch (err) {
       await lakehouse.abort(options, (err as Error).message)
       throw err
@@ -177,7 +177,7 @@ export async function eraseCustomers (config: PipelineConfig, request: ErasureRe
 
 async function eraseUnderLock (
   config: PipelineConfig, lakehouse: RunLakehouse, s3: S3Session | undefined, key: Uint8Array,
-  emails: string[], knownSerials: readonly string[], erasedAt: number, pauseAfter: ErasurePausePoint | undefined
+  emails: string[], knownSerials: readonly string[], erasedAt: number, pauseAfter: ErasurePausePoint | undefined, started = performance.now()
 ): Promise<{ receipt: ErasureReceipt, tombstones: Tombstone[], serials: string[], rewritten: Array<{ item: LandingItem, content: Buffer, expected: string, known: boolean, actual?: string }> }> {
   const { state, runId, scratch } = lakehouse
   await checkKey(state, key)
@@ -276,7 +276,7 @@ async function eraseUnderLock (
       })),
       landing: { location: config.landingDir, filesRewritten: rewritten.length, linesRemoved, files: filesReport },
       lakehouse: { location: config.lakehouseDir, filesRewritten: replacedFile.size, rowsRemoved, versionsRewritten: replaced.length },
-      durationMs: 0
+      durationMs: Math.round(performance.now() - started)
     }
     await lakehouse.commit({
       status: 'erasure', fullRefresh: false, files: registry, versions: [], replaced, erased,
