@@ -55,7 +55,8 @@ async function read (lakehouse: string, s3: S3ConnectionConfig | undefined): Pro
           status: r.finishedAt === null && r.status !== 'failed' ? 'running' : r.status,
           startedAt: r.startedAt,
           finishedAt: r.finishedAt,
-          durationMs: runDurationMs(r) ?? null,
+          // the run row's own start and end: a committed report says durationMs 0 (it is set after the commit)
+          durationMs: runDurationMs({ ...r, report: null }) ?? null,
           newFiles: newFiles === undefined ? null : Object.values(newFiles).reduce((a, b) => a + b, 0),
           error: r.error
         }

@@ -74,7 +74,7 @@ export const CONSOLE_PAGE = `<!doctype html>
   <section>
     <h2>Outbox and landing</h2>
     <div class="scroll"><table>
-      <thead><tr><th>dataset</th><th>outbox</th><th>flushes</th><th>records landed</th></tr></thead>
+      <thead><tr><th>dataset</th><th>outbox</th><th>files</th><th>landed</th></tr></thead>
       <tbody id="landing-rows"></tbody>
     </table></div>
   </section>
