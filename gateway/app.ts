@@ -38,6 +38,8 @@ import { type PrivacyGate, openPrivacyGate } from './privacy/gate.js'
 import { createLogIds } from './privacy/log-id.js'
 import type { ErasureReceipt } from './privacy/receipt.js'
 import { type StateBudget, createStateBudget } from './state-budget.js'
+import { createRateHistory } from './console/rate-history.js'
+import { type ConsolePipeline, buildConsoleView } from './console/view.js'
 
 export interface Gateway {
   /** listens on the configured ports (0 = any free port) and resolves with the ports taken; closes everything if it cannot */
@@ -55,9 +57,19 @@ export interface Gateway {
   erase: (tombstones: readonly Tombstone[]) => Promise<ErasureReceipt>
 }
 
-export async function buildGateway (config: GatewayConfig, options: { logger: Logger, sink?: Sink }): Promise<Gateway> {
+export interface GatewayOptions {
+  logger: Logger
+  sink?: Sink
+  /** the lakehouse side of the operator console (`stedi start`); without it the console shows the gateway only */
+  consolePipeline?: () => Promise<ConsolePipeline>
+}
+
+export async function buildGateway (config: GatewayConfig, options: GatewayOptions): Promise<Gateway> {
   const logger = options.logger.child({ component: 'gateway' })
   const metrics = createMetrics()
+  const startedAtMs = Date.now()
+  // readings accepted per second over the last 15 minutes, for the operator console
+  const rates = createRateHistory()
   // TLS files are read before anything is opened: a bad one is one line at start
   const tlsOptions = config.tls === undefined ? undefined : await loadTls(config.tls)
   const lock = await acquireStateLock(config.stateDir)
@@ -77,7 +89,7 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
       rejections: { ...REJECTION_LIMITS, perDevicePerSecond: config.rejectionRecords.perSecond, perDeviceBurst: config.rejectionRecords.burst },
       onIndexed: (o) => {
         // the ledger's decision is final: these are the counts that reconcile with what lands
-        if (o.accepted > 0) metrics.accepted.inc({ dataset: o.dataset }, o.accepted)
+        if (o.accepted > 0) { metrics.accepted.inc({ dataset: o.dataset }, o.accepted); rates.record(o.dataset, o.accepted) }
         if (o.duplicates > 0) metrics.deduplicated.inc({ dataset: o.dataset }, o.duplicates)
         if (o.conflicts > 0) metrics.seqConflicts.inc({ dataset: o.dataset }, o.conflicts)
         if (o.notItemized > 0) metrics.notItemized.inc({ dataset: o.dataset }, o.notItemized)
@@ -261,6 +273,22 @@ export async function buildGateway (config: GatewayConfig, options: { logger: Lo
     failures,
     certificateOf: (req) => socketCertificates.get(req.socket),
     privacy: { fingerprint: privacy.fingerprint, erase, matcher: () => privacy.matcher() },
+    console: async () => await buildConsoleView({
+      metrics,
+      rates,
+      outboxDepth: (d) => outbox.pendingStats(d).records,
+      connected: () => {
+        // counted by kind from the authenticated connections; identities stay out of the console
+        const byKind: Record<string, number> = {}
+        for (const client of liveClients) {
+          const device = authenticatedClients.has(client) ? devices.get(client) : undefined
+          if (device !== undefined) byKind[device.kind] = (byKind[device.kind] ?? 0) + 1
+        }
+        return { total: broker.connectedClients, byKind }
+      },
+      startedAtMs,
+      pipeline: options.consolePipeline
+    }),
     readiness: [
       { name: 'broker', check: async () => listening ? undefined : 'the MQTT listener is not up' },
       { name: 'landing', check: async () => await sink.check() },

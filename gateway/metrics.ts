@@ -26,6 +26,17 @@ export class Counter {
 
   get (labels: Labels = {}): number { return this.values.get(key(labels)) ?? 0 }
   sum (): number { let s = 0; for (const v of this.values.values()) s += v; return s }
+  /** the counts summed by one label's value (the operator console's tables) */
+  by (label: string): Record<string, number> {
+    const out: Record<string, number> = {}
+    const pattern = new RegExp(`(?:^|,)${label}="((?:[^"\\\\]|\\\\.)*)"`)
+    for (const [k, v] of this.values) {
+      const m = pattern.exec(k)
+      const value = m === null ? '' : m[1].replaceAll('\\"', '"').replaceAll('\\\\', '\\')
+      out[value] = (out[value] ?? 0) + v
+    }
+    return out
+  }
   render (): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`]
     for (const [k, v] of this.values) lines.push(`${this.name}${k === '' ? '' : `{${k}}`} ${v}`)
@@ -54,6 +65,27 @@ export class Histogram {
     this.n++
     this.total += v
     for (let i = 0; i < this.buckets.length; i++) if (v <= this.buckets[i]) this.counts[i]++
+  }
+
+  get count (): number { return this.n }
+
+  /**
+   * The q-quantile estimated from the buckets as Prometheus' histogram_quantile does: linear within
+   * the bucket that holds it (from 0 for the first); the highest bound when it lies above them all.
+   * undefined before any observation.
+   */
+  quantile (q: number): number | undefined {
+    if (this.n === 0) return undefined
+    const rank = q * this.n
+    for (let i = 0; i < this.buckets.length; i++) {
+      if (this.counts[i] >= rank) {
+        const lower = i === 0 ? 0 : this.buckets[i - 1]
+        const below = i === 0 ? 0 : this.counts[i - 1]
+        const inBucket = this.counts[i] - below
+        return inBucket === 0 ? this.buckets[i] : lower + (this.buckets[i] - lower) * (rank - below) / inBucket
+      }
+    }
+    return this.buckets[this.buckets.length - 1]
   }
 
   render (): string {
@@ -88,6 +120,8 @@ export interface GatewayMetrics {
   authFailures: Counter
   flushLatency: Histogram
   ackLatency: Histogram
+  /** when a landing file (or Firehose batch) was last published, epoch ms (the console's freshness) */
+  lastFlushAtMs: number | undefined
   addGauge: (name: string, help: string, read: () => Array<[Labels, number]>) => void
   render: () => string
 }
@@ -118,6 +152,7 @@ export function createMetrics (): GatewayMetrics {
     connectionsClosed: new Counter('stedi_connections_closed_total', 'connections the gateway closed to protect itself, by transport and reason'),
     flushLatency: new Histogram('stedi_flush_latency_seconds', 'time from a flush claim to its publication', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]),
     ackLatency: new Histogram('stedi_ack_latency_seconds', 'time from a message\'s arrival to its acknowledgement', [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]),
+    lastFlushAtMs: undefined as number | undefined,
     addGauge: (name: string, help: string, read: () => Array<[Labels, number]>) => { gauges.push(new Gauge(name, help, read)) },
     render: () => [
       m.received, m.accepted, m.rejected, m.deduplicated, m.erased, m.refused, m.refusals, m.seqConflicts, m.notItemized, m.batchesFlushed, m.bytesFlushed, m.recordsFlushed, m.sinkErrors, m.s3Objects, m.s3Bytes, m.s3Retries, m.s3Errors, m.aclDenied, m.connectionsClosed, m.willsDropped, m.authFailures,

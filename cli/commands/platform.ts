@@ -18,6 +18,7 @@ import { createProgress } from '../progress.js'
 import { SECRET_FILE_NAME, secretsFromEnv } from '../gateway-secret.js'
 import { REVOCATION_LIST_NAME, TLS_OPTIONS, TLS_USAGE, listenerUrls, tlsInput } from './gateway.js'
 import { fleetWithProgress, formatFleetSummary } from './simulate.js'
+import { createConsolePipeline } from '../console-pipeline.js'
 
 export const SAMPLE_LANDING = 'data/sample'
 
@@ -91,7 +92,8 @@ ${TLS_USAGE} (default DIR/${REVOCATION_LIST_NAME})`,
       landingDir: locationText(landing), lakehouseDir: locationText(lakehouse), s3, waitMs: 60_000, privacyKey,
       retainLandingMs: durationFlag('--retain-landing', values['retain-landing'], '30d or 12h')
     })
-    const gw = await buildGateway(gatewayConfig, { logger })
+    // the operator console at / shows the lakehouse too: runs, the zone funnel, freshness
+    const gw = await buildGateway(gatewayConfig, { logger, consolePipeline: createConsolePipeline(pipelineConfig.lakehouseDir, { s3 }) })
     const ports = await gw.start()
     const controller = new AbortController()
     const schedule = runSchedule(pipelineConfig, { everyMs, logger: logger.child({ component: 'scheduler' }), signal: controller.signal })

@@ -24,6 +24,8 @@ import { deviceErasedAt } from '../privacy/identity.js'
 import { ERASURES_PATH } from '../privacy/client.js'
 import type { ErasureReceipt } from '../privacy/receipt.js'
 import { tombstonesProblem } from '../privacy/store.js'
+import { registerConsole } from '../console/routes.js'
+import type { ConsoleView } from '../console/view.js'
 
 export interface ReadinessCheck { name: string, check: () => Promise<string | undefined> }
 
@@ -48,6 +50,8 @@ export interface HttpDeps {
   certificateOf: (req: http.IncomingMessage) => DeviceIdentity | undefined
   /** erasures on the live state: the configured key's fingerprint (undefined: no key) and the way in */
   privacy: { fingerprint: string | undefined, erase: (tombstones: readonly Tombstone[]) => Promise<ErasureReceipt>, matcher: () => TombstoneMatcher }
+  /** the operator console's numbers (GET / and GET /v1/console) */
+  console?: () => Promise<ConsoleView>
 }
 
 const noValidation = (): (() => boolean) => () => true
@@ -134,6 +138,19 @@ export async function buildHttp (deps: HttpDeps): Promise<FastifyInstance> {
     await reply.type('text/plain; version=0.0.4').send(deps.metrics.render()))
 
   app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger())
+
+  if (deps.console !== undefined) {
+    registerConsole(app, {
+      view: deps.console,
+      caller: (req, token) => {
+        if (token === undefined || req.headers.authorization !== undefined) return authorize(req, deps)
+        let found = identify(deps.secrets, identityOfToken(token), token, undefined)
+        if ('device' in found && !deps.revocations.valid(found.device)) found = { reason: 'revoked', claimed: found.device.identity }
+        if ('reason' in found) { deps.failures.record(found.reason, 'http', found.claimed); return undefined }
+        return found.device
+      }
+    })
+  }
 
   app.post('/v1/customers', {
     schema: { description: 'one customer record or an array (the seed\'s fields); 202 once durable', body: customersBody, security: [{ device: [] }] },

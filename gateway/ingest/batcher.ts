@@ -37,6 +37,7 @@ export function createBatcher (deps: { outbox: Outbox, sink: Sink, policy: Batch
     await outbox.completeFlush(flush, files)
     if (files.length === 0) return
     metrics.batchesFlushed.inc({ dataset: flush.dataset })
+    metrics.lastFlushAtMs = Date.now()
     let records = 0
     let bytes = 0
     for (const f of files) for (const line of f.lines) { records++; bytes += Buffer.byteLength(line) + 1 }
