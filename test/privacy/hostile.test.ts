@@ -3,14 +3,14 @@
 // field; mistyped paths, lists and keys; a byte order mark on an erased first line.
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { T0, cli, customer, tempDir, writeLanding } from '../helpers/index.js'
 
 const env = { STEDI_PRIVACY_KEY: 'hostile-review-privacy-key-0123456789' }
 const consent = { shareWithResearchAsOfDate: T0 }
 const reading = (user: string, i: number): Record<string, unknown> => ({ user, timestamp: T0 + i, x: 1, y: 0, z: 0 })
 
-async function build (t: Parameters<Parameters<typeof t.test>[1]>[0]): Promise<{ landing: string, lakehouse: string, places: string[] }> {
+async function build (t: Test): Promise<{ landing: string, lakehouse: string, places: string[] }> {
   const dir = await tempDir(t)
   const landing = path.join(dir, 'landing')
   const lakehouse = path.join(dir, 'lakehouse')
