@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { DatasetName } from '../../contracts/datasets.js'
-import { fsyncDir } from '../../common/durable-fs.js'
+import { writeFileAtomic } from '../../common/durable-fs.js'
 import type { StorageLocation } from '../../common/storage-location.js'
 import { PipelineError } from '../errors.js'
 import { listLandingFiles } from '../landing/scan.js'
@@ -40,18 +40,8 @@ export function landingAccess (landing: StorageLocation, s3: S3Session | undefin
       read: async (item) => await fs.readFile(abs(item)),
       identityOf: (_item, content) => sha256Hex(content),
       replace: async (item, content) => {
-        const target = abs(item)
-        // a hidden name: never taken for a landing file by a run that lists the folder meanwhile
-        const tmp = path.join(path.dirname(target), `.${path.basename(target)}.erasure.tmp`)
-        const handle = await fs.open(tmp, 'w')
-        try {
-          await handle.writeFile(content)
-          await handle.sync()
-        } finally {
-          await handle.close()
-        }
-        await fs.rename(tmp, target)
-        await fsyncDir(path.dirname(target))
+        // a hidden temporary name: never taken for a landing file by a run that lists the folder meanwhile
+        await writeFileAtomic(abs(item), content)
         return sha256Hex(content)
       }
     }
