@@ -1,8 +1,8 @@
 // The platform as a user runs it: `stedi demo` end to end, and `stedi start` (gateway and scheduled
 // promotion in one process) with a clean shutdown.
-import { spawn } from 'node:child_process'
 import t from 'tap'
-import { STEDI_BIN, cli, rows, tempDir } from '../helpers/index.js'
+import { startPlatformProcess } from '../helpers/gateway-process.js'
+import { cli, rows, tempDir } from '../helpers/index.js'
 import { issueCredential } from '../../gateway/credentials.js'
 
 t.test('stedi demo: a fleet through the gateway, promoted; the table matches what the fleet predicts', async (t) => {
@@ -21,25 +21,13 @@ t.test('stedi demo: a fleet through the gateway, promoted; the table matches wha
 t.test('stedi start: readings published while it runs are promoted, and SIGTERM exits 0 after a last promotion', async (t) => {
   const varDir = await tempDir(t)
   const secret = 'platform-test-secret-0123456789'
-  const child = spawn(process.execPath, [STEDI_BIN, 'start', '--var', varDir, '--mqtt-port', '0', '--http-port', '0', '--every', '1s'],
-    { env: { ...process.env, STEDI_GATEWAY_SECRET: secret } })
-  t.teardown(() => { child.kill('SIGKILL') })
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-  child.stderr.resume()
-  const http = await new Promise<string>((resolve) => {
-    let out = ''
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); const m = /(http:\/\/\S+)/.exec(out); if (m !== null) resolve(m[1]) })
-  })
-  const post = async (route: string, body: unknown, token: string): Promise<number> => (await fetch(`${http}${route}`, {
-    method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body)
-  })).status
+  const { http, post, stop } = await startPlatformProcess(t, varDir, secret)
   t.equal(await post('/v1/customers', { email: 'a@test.com', serialNumber: 'sn-a', lastUpdateDate: 1655564376361, shareWithResearchAsOfDate: 1655564376361 },
     issueCredential(secret, 'service', 'test')), 202)
   t.equal(await post('/v1/readings/accelerometer', { seq: 1, readings: [{ timestamp: 1655564444103, x: 1, y: 0, z: 0 }] },
     issueCredential(secret, 'accelerometer', 'a@test.com')), 202)
   t.equal(await post('/v1/readings/step-trainer', { sensorReadingTime: 1655564444103, distanceFromObject: 250 },
     issueCredential(secret, 'step-trainer', 'sn-a')), 202)
-  child.kill('SIGTERM')
-  t.equal(await exited, 0)
+  t.equal(await stop(), 0)
   t.same(await rows(`${varDir}/lakehouse`, 'SELECT user, distanceFromObject FROM machine_learning_curated'), [{ user: 'a@test.com', distanceFromObject: 250 }])
 })

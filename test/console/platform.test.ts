@@ -1,26 +1,15 @@
 // The console under `stedi start`: the lakehouse's funnel on the page is `stedi counts --json`.
-import { spawn } from 'node:child_process'
 import path from 'node:path'
 import t from 'tap'
-import { STEDI_BIN, cli, tempDir } from '../helpers/index.js'
+import { startPlatformProcess } from '../helpers/gateway-process.js'
+import { cli, tempDir } from '../helpers/index.js'
 import { openBrowser, pageValues } from '../helpers/browser.js'
 import { issueCredential } from '../../gateway/credentials.js'
 
 t.test('stedi start: the page shows the runs and the zone funnel, equal to stedi counts --json', async (t) => {
   const varDir = await tempDir(t)
   const secret = 'console-test-secret-0123456789'
-  const child = spawn(process.execPath, [STEDI_BIN, 'start', '--var', varDir, '--mqtt-port', '0', '--http-port', '0', '--every', '1s'],
-    { env: { ...process.env, STEDI_GATEWAY_SECRET: secret } })
-  t.teardown(() => { child.kill('SIGKILL') })
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-  child.stderr.resume()
-  const http = await new Promise<string>((resolve) => {
-    let out = ''
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); const m = /(http:\/\/\S+)/.exec(out); if (m !== null) resolve(m[1]) })
-  })
-  const post = async (route: string, body: unknown, token: string): Promise<number> => (await fetch(`${http}${route}`, {
-    method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body)
-  })).status
+  const { http, post, stop } = await startPlatformProcess(t, varDir, secret)
   const service = issueCredential(secret, 'service', 'test')
   // a consenting customer, one who did not consent, and one that is not a customer record
   t.equal(await post('/v1/customers', [
@@ -68,6 +57,5 @@ t.test('stedi start: the page shows the runs and the zone funnel, equal to stedi
   t.ok(Number(shown['fresh-landed']) >= 0, 'the time since the last landed batch is shown')
   t.notMatch(await page.evaluate(() => document.body.innerText), /@/, 'no email on the page')
   await page.screenshot({ path: path.join(t.testdir({}), 'console-start.png'), fullPage: true })
-  child.kill('SIGTERM')
-  t.equal(await exited, 0)
+  t.equal(await stop(), 0)
 })

@@ -54,3 +54,29 @@ export async function startGatewayProcess (options: { landing: string, state: st
     stderr: () => err
   }
 }
+
+export interface PlatformProcess {
+  /** the HTTP address it printed */
+  http: string
+  /** POSTs JSON with a credential; resolves with the status */
+  post: (route: string, body: unknown, token: string) => Promise<number>
+  /** SIGTERM: resolves with the exit code */
+  stop: () => Promise<number | null>
+}
+
+/** `stedi start` over a var folder on free ports, promoting every second, killed at teardown. */
+export async function startPlatformProcess (t: { teardown: (fn: () => void) => void }, varDir: string, secret: string): Promise<PlatformProcess> {
+  const child = spawn(process.execPath, [STEDI_BIN, 'start', '--var', varDir, '--mqtt-port', '0', '--http-port', '0', '--every', '1s'],
+    { env: { ...process.env, STEDI_GATEWAY_SECRET: secret } })
+  t.teardown(() => { child.kill('SIGKILL') })
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  child.stderr.resume()
+  const http = await new Promise<string>((resolve) => {
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); const m = /(http:\/\/\S+)/.exec(out); if (m !== null) resolve(m[1]) })
+  })
+  const post = async (route: string, body: unknown, token: string): Promise<number> => (await fetch(`${http}${route}`, {
+    method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body)
+  })).status
+  return { http, post, stop: async () => { child.kill('SIGTERM'); return await exited } }
+}
