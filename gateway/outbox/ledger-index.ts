@@ -44,6 +44,35 @@ export interface CommittedMessages { segment: number, dataset: DatasetName, rece
 const STEP_MESSAGES = 2_000
 const STEP_DELAY_MS = 20
 
+const NONE_KNOWN: readonly Known[] = Object.freeze([])
+
+/**
+ * The new deliveries of one step, to find a repeat within the step. A batch is found by its key; a
+ * single reading by its device and content, and only when it is not later than every reading of
+ * its device so far in the step (the same content has the same first reading time): the common
+ * case, a device's clock moving forward, costs no key of its own.
+ */
+class StepDeliveries {
+  private readonly batches = new Map<string, NewDelivery>()
+  private readonly byDevice = new Map<string, { latestTs: number, deliveries: NewDelivery[] }>()
+
+  find (e: MessageEntry): NewDelivery | undefined {
+    if (e.seq !== null) return this.batches.get(fullKey(e))
+    const d = this.byDevice.get(e.device)
+    if (d === undefined || (e.minTs !== null && e.minTs > d.latestTs)) return undefined
+    return d.deliveries.find((n) => n.entry.hash === e.hash)
+  }
+
+  add (n: NewDelivery): void {
+    const e = n.entry
+    if (e.seq !== null) { this.batches.set(fullKey(e), n); return }
+    let d = this.byDevice.get(e.device)
+    if (d === undefined) { d = { latestTs: -Infinity, deliveries: [] }; this.byDevice.set(e.device, d) }
+    d.deliveries.push(n)
+    if (e.minTs !== null && e.minTs > d.latestTs) d.latestTs = e.minTs
+  }
+}
+
 export class LedgerIndexer {
   private readonly queue: CommittedMessages[] = []
   private queued = 0
@@ -75,6 +104,12 @@ export class LedgerIndexer {
       await this.running
       if (this.failure !== undefined && this.indexedThrough < target) throw this.failure
     }
+  }
+
+  /** Whether a committed message not yet in the ledger has this full key (a look through the queue: for answers, not the ack path). */
+  holds (full: string): boolean {
+    for (const b of this.queue) for (const e of b.entries) if ((e.kind === ENTRY_KIND.delivery || e.kind === ENTRY_KIND.repeat) && fullKey(e) === full) return true
+    return false
   }
 
   /** The last indexing failure, while the indexer keeps failing (for readiness). */
@@ -120,8 +155,7 @@ export class LedgerIndexer {
     const deliveries = batch.flatMap((b) => b.entries.filter((e) => e.kind === ENTRY_KIND.delivery || e.kind === ENTRY_KIND.repeat))
     const existing = deliveries.length > 0 ? await this.store.find(db, deliveries) : new Map<string, Known[]>()
     const news: NewDelivery[] = []
-    /** new deliveries of this step by full key, to count repeats within the step */
-    const fresh = new Map<string, NewDelivery>()
+    const fresh = new StepDeliveries()
     const freshSeqs = new Set<string>()
     const again = new Map<Known, number>()
     const rejections: unknown[][] = []
@@ -133,9 +167,9 @@ export class LedgerIndexer {
       const outcome: IndexedOutcome = { dataset: b.dataset, accepted: 0, duplicates: 0, skippedRecords: 0, skippedBytes: 0, rejected: {}, conflicts: 0, notItemized: 0 }
       for (const e of b.entries) {
         if (e.kind === ENTRY_KIND.repeat || e.kind === ENTRY_KIND.delivery) {
-          const same = existing.get(sameKeyOf(e)) ?? []
+          const same = existing.size === 0 ? NONE_KNOWN : existing.get(sameKeyOf(e)) ?? NONE_KNOWN
           const old = same.find((x) => x.hash === e.hash)
-          const repeat = fresh.get(fullKey(e))
+          const repeat = fresh.find(e)
           if (old !== undefined) again.set(old, (again.get(old) ?? 0) + 1)
           else if (repeat !== undefined) repeat.count++
           // recognised (and counted) at the ack: it only adds a delivery to its original
@@ -152,7 +186,7 @@ export class LedgerIndexer {
           if (conflict) outcome.conflicts++
           outcome.accepted += e.records
           const delivery: NewDelivery = { entry: e, segment: b.segment, receivedMs: b.receivedMs, conflict, count: 1 }
-          fresh.set(fullKey(e), delivery)
+          fresh.add(delivery)
           if (e.seq !== null) freshSeqs.add(sameKeyOf(e))
           news.push(delivery)
         }

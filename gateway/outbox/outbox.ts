@@ -154,7 +154,8 @@ export class Outbox {
   /** Whether the ledger already holds this exact message (a read; for answers that report duplicates). */
   async delivered (request: Pick<AcceptRequest, 'device' | 'seq' | 'lines' | 'rejections' | 'minTs'>): Promise<boolean> {
     const key = deliveryKey(request)
-    if (this.pendingKeys.has(fullKey({ device: request.device, ...key }))) return true
+    const full = fullKey({ device: request.device, ...key })
+    if (request.seq !== null ? this.pendingKeys.has(full) : this.indexer.holds(full)) return true
     const known = await this.store.find(this.reader, [{ device: request.device, seq: request.seq, minTs: request.minTs } as MessageEntry])
     return (known.get(sameKey(request.device, request.seq, request.minTs)) ?? []).some((k) => k.hash === key.hash)
   }
