@@ -42,13 +42,18 @@ export interface MessageEntry {
 //  byteLen, minTs, maxTs, readings, rejections (0 when none), counted (0 when none)]; dkey is derived
 type Packed = [EntryKind, number, string, number | null, number, number, number, number, number | null, number | null, number, ItemizedRejection[] | 0, Record<string, number> | 0]
 
+function hasKeys (o: Record<string, number>): boolean {
+  for (const _ in o) return true
+  return false
+}
+
 export function packEntries (entries: readonly MessageEntry[]): string {
   const devices: string[] = []
   const index = new Map<string, number>()
   const m = entries.map((e): Packed => {
     let d = index.get(e.device)
     if (d === undefined) { d = devices.push(e.device) - 1; index.set(e.device, d) }
-    const counted = Object.keys(e.counted).length > 0 ? e.counted : 0
+    const counted = hasKeys(e.counted) ? e.counted : 0
     return [e.kind, d, e.hash, e.seq, e.firstLine, e.records, e.byteStart, e.byteLen, e.minTs, e.maxTs, e.readings, e.rejections.length > 0 ? e.rejections : 0, counted]
   })
   return JSON.stringify({ d: devices, m })

@@ -6,10 +6,10 @@
 import type { DatasetName } from '../../contracts/datasets.js'
 import { GatewayError } from '../errors.js'
 import { deliveryKey } from './content-key.js'
-import { ENTRY_KIND, type MessageEntry, fullKey, packEntries } from './message-entry.js'
+import { ENTRY_KIND, type ItemizedRejection, type MessageEntry, fullKey, packEntries } from './message-entry.js'
 import type { PendingKeys } from './pending-keys.js'
 import type { RejectionBudget } from './rejection-budget.js'
-import type { StateWriter } from './writer.js'
+import { type StateWriter, sqlLiteral } from './writer.js'
 
 /** A validated message and whose it is: `<kind>/<identity>` for devices, `customer/<email>` for customer records. */
 export interface AcceptRequest {
@@ -33,7 +33,10 @@ export interface AcceptResult {
 
 export interface CommittedSegment { id: number, dataset: DatasetName, records: number, bytes: number, receivedMs: number, entries: MessageEntry[] }
 
-interface Waiting { request: AcceptRequest, refused: boolean, resolve: (r: AcceptResult) => void, reject: (e: unknown) => void, done: Promise<unknown> }
+interface Waiting { request: AcceptRequest, refused: boolean, resolve: (r: AcceptResult) => void, reject: (e: unknown) => void }
+
+/** A message without refusals: shared, never written to (an entry's lists are only read and packed). */
+const NOTHING_REFUSED: { items: ItemizedRejection[], counted: Record<string, number> } = Object.freeze({ items: Object.freeze([]) as unknown as ItemizedRejection[], counted: Object.freeze({}) })
 
 /** Per commit at most: bounds the statement's text, the wait of the group's first message, and an indexing step. */
 const MAX_GROUP_RECORDS = 50_000
@@ -49,8 +52,10 @@ export class SegmentLog {
   private queue: Waiting[] = []
   private timer: NodeJS.Timeout | undefined
   private committing = false
-  /** the group being written (already out of the queue) */
-  private inFlight: Waiting[] = []
+  /** messages queued so far, and those whose group has been written (or failed): groups finish in queue order */
+  private enqueued = 0
+  private finished = 0
+  private barriers: Array<{ target: number, resolve: () => void }> = []
   private closed = false
   private nextSegment: number
 
@@ -63,27 +68,42 @@ export class SegmentLog {
     this.nextSegment = options.nextSegment
   }
 
+  // accept and enqueue hand back the promise they make, not an async wrapper's: a message's way to its
+  // acknowledgement is the hot path, and each extra promise is an allocation and a turn of the queue
+
   /** Resolves once the message is durable (or known as a redelivery of one still waiting). */
-  async accept (request: AcceptRequest): Promise<AcceptResult> { return await this.enqueue(request, false) }
+  accept (request: AcceptRequest): Promise<AcceptResult> { return this.enqueue(request, false) }
 
   /** Records that a message was refused without an acknowledgement (it is not kept). */
   async refuse (request: AcceptRequest): Promise<void> { await this.enqueue(request, true) }
 
   get waiting (): number { return this.queue.length }
 
-  private async enqueue (request: AcceptRequest, refused: boolean): Promise<AcceptResult> {
-    if (this.closed) throw new GatewayError('GW_ERR_CLOSED', 'the gateway is shutting down')
-    let resolve!: (r: AcceptResult) => void
-    let reject!: (e: unknown) => void
-    const done = new Promise<AcceptResult>((resolve_, reject_) => { resolve = resolve_; reject = reject_ })
-    this.queue.push({ request, refused, resolve, reject, done: done.catch(() => undefined) })
-    this.schedule()
-    return await done
+  private enqueue (request: AcceptRequest, refused: boolean): Promise<AcceptResult> {
+    if (this.closed) return Promise.reject(new GatewayError('GW_ERR_CLOSED', 'the gateway is shutting down'))
+    return new Promise<AcceptResult>((resolve, reject) => {
+      this.queue.push({ request, refused, resolve, reject })
+      this.enqueued++
+      this.schedule()
+    })
   }
 
   /** Resolves once every message queued before the call is committed (or failed): a barrier, not a pause. */
   async drained (): Promise<void> {
-    await Promise.all([...this.inFlight, ...this.queue].map(async (w) => await w.done))
+    const target = this.enqueued
+    if (this.finished >= target) return
+    await new Promise<void>((resolve) => { this.barriers.push({ target, resolve }) })
+  }
+
+  private groupFinished (messages: number): void {
+    this.finished += messages
+    if (this.barriers.length === 0) return
+    const waiting = this.barriers
+    this.barriers = []
+    for (const b of waiting) {
+      if (b.target <= this.finished) b.resolve()
+      else this.barriers.push(b)
+    }
   }
 
   private schedule (): void {
@@ -101,13 +121,13 @@ export class SegmentLog {
       take++
     }
     const group = this.queue.splice(0, take)
-    this.inFlight = group
     try {
       const results = await this.writeGroup(group)
-      group.forEach((w, i) => w.resolve(results[i]))
+      for (let i = 0; i < group.length; i++) group[i].resolve(results[i])
     } catch (err) {
       for (const w of group) w.reject(err)
     } finally {
+      this.groupFinished(group.length)
       this.committing = false
       // what arrived while the disk was busy goes at once: the commit itself was the batching window
       if (this.queue.length > 0) {
@@ -119,14 +139,17 @@ export class SegmentLog {
 
   private async writeGroup (group: Waiting[]): Promise<AcceptResult[]> {
     const now = Date.now()
-    const byDataset = new Map<DatasetName, { lines: string[], bytes: number, entries: MessageEntry[] }>()
+    // a segment's text is its messages' texts, each made once: hashed, measured and written from it
+    const byDataset = new Map<DatasetName, { texts: string[], records: number, bytes: number, entries: MessageEntry[] }>()
     const inGroup = new Set<string>()
     const results: AcceptResult[] = group.map(({ request: r, refused }) => {
-      const { dkey, hash } = deliveryKey(r)
+      const joined = r.lines.length === 1 ? r.lines[0] : r.lines.join('\n')
+      const { dkey, hash } = deliveryKey(r, joined)
       const kind = refused ? ENTRY_KIND.refused : r.lines.length === 0 && r.seq === null ? ENTRY_KIND.rejectedOnly : ENTRY_KIND.delivery
       let seg = byDataset.get(r.dataset)
-      if (seg === undefined) { seg = { lines: [], bytes: 0, entries: [] }; byDataset.set(r.dataset, seg) }
-      if (kind === ENTRY_KIND.delivery) {
+      if (seg === undefined) { seg = { texts: [], records: 0, bytes: 0, entries: [] }; byDataset.set(r.dataset, seg) }
+      // a batch repeated while its first delivery waits is recognised here; a single reading, by the ledger
+      if (kind === ENTRY_KIND.delivery && r.seq !== null) {
         const k = fullKey({ device: r.device, dkey, hash })
         if (this.pending.has(k) || inGroup.has(k)) {
           // nothing of it is kept; the ledger still counts the delivery on its original
@@ -135,39 +158,44 @@ export class SegmentLog {
         }
         inGroup.add(k)
       }
-      const { items, counted } = this.budget.itemize(r.device, r.rejections, r.readings)
-      const kept = refused ? [] : r.lines
-      let byteLen = 0
-      for (const line of kept) byteLen += Buffer.byteLength(line) + 1
+      const { items, counted } = r.rejections.length === 0 ? NOTHING_REFUSED : this.budget.itemize(r.device, r.rejections, r.readings)
+      const records = refused ? 0 : r.lines.length
+      const text = records === 0 ? '' : joined + '\n'
+      const byteLen = records === 0 ? 0 : Buffer.byteLength(text)
       seg.entries.push({
-        kind, device: r.device, dkey, hash, seq: r.seq, firstLine: seg.lines.length, records: kept.length,
+        kind, device: r.device, dkey, hash, seq: r.seq, firstLine: seg.records, records,
         byteStart: seg.bytes, byteLen, minTs: refused ? null : r.minTs, maxTs: refused ? null : r.maxTs,
         readings: r.readings, rejections: items, counted
       })
-      for (const line of kept) seg.lines.push(line)
+      if (records > 0) seg.texts.push(text)
+      seg.records += records
       seg.bytes += byteLen
-      return { fresh: true, accepted: kept.length, duplicates: 0, rejected: r.rejections.length }
+      return { fresh: true, accepted: records, duplicates: 0, rejected: r.rejections.length }
     })
     if (byDataset.size === 0) return results
     const segments: CommittedSegment[] = []
-    const rows: unknown[][] = []
-    const messageRows: unknown[][] = []
+    const rows: Array<[number, DatasetName, number, number, string]> = []
+    const messageRows: Array<[number, DatasetName, string]> = []
     const entriesOf = new Map<number, MessageEntry[]>()
     for (const [dataset, seg] of byDataset) {
       const id = this.nextSegment++
-      rows.push([id, dataset, seg.lines.length, seg.bytes, seg.lines.length === 0 ? '' : seg.lines.join('\n') + '\n'])
+      rows.push([id, dataset, seg.records, seg.bytes, seg.texts.join('')])
       messageRows.push([id, dataset, packEntries(seg.entries)])
       entriesOf.set(id, seg.entries)
-      segments.push({ id, dataset, records: seg.lines.length, bytes: seg.bytes, receivedMs: now, entries: seg.entries })
+      segments.push({ id, dataset, records: seg.records, bytes: seg.bytes, receivedMs: now, entries: seg.entries })
     }
     try {
-      // bound parameters: the lines (megabytes with big batches) are copied once, not escaped into
-      // SQL or JSON text and parsed back; a group has a row or two per table, so four calls it is
-      await this.writer.transaction(async (db) => {
-        await db.run(`INSERT INTO segments (id, dataset, records, bytes, lines, received_ms) VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
-          rows.flatMap((r) => [...r, now]))
-        await db.run(`INSERT INTO segment_messages (segment, dataset, received_ms, messages) VALUES ${messageRows.map(() => '(?, ?, ?, ?)').join(', ')}`,
-          messageRows.flatMap(([id, dataset, messages]) => [id, dataset, now, messages]))
+      // one call into SQLite for the whole group: each call is a round trip through the event loop,
+      // and with the main thread busy taking the next messages, four of them made the commit, and so
+      // every acknowledgement, wait four times. The text goes in as SQL literals (the lines are JSON
+      // the gateway made: no NUL, and a quote is doubled).
+      const values = rows.map(([id, dataset, records, bytes, lines]) => `(${id}, ${sqlLiteral(dataset)}, ${records}, ${bytes}, ${sqlLiteral(lines)}, ${now})`)
+      const messages = messageRows.map(([id, dataset, packed]) => `(${id}, ${sqlLiteral(dataset)}, ${now}, ${sqlLiteral(packed)})`)
+      await this.writer.exclusive(async () => {
+        await this.writer.script([
+          `INSERT INTO segments (id, dataset, records, bytes, lines, received_ms) VALUES ${values.join(', ')}`,
+          `INSERT INTO segment_messages (segment, dataset, received_ms, messages) VALUES ${messages.join(', ')}`
+        ])
       })
     } catch (err) {
       // ids are handed out in memory: a failed commit must not leave a gap the indexer would wait on
