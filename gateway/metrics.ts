@@ -5,7 +5,13 @@ type Labels = Record<string, string>
 const canonical = (labels: Labels): string => Object.entries(labels).sort(([a], [b]) => a < b ? -1 : 1).map(([k, v]) => `${k}="${v.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',')
 // counters are bumped per message: the canonical (sorted, escaped) form is made once per label set
 const keys = new Map<string, string>()
+// the hot paths pass the same frozen label objects each time: found by identity, nothing built
+const keysOfObjects = new WeakMap<Labels, string>()
 function key (labels: Labels): string {
+  if (Object.isFrozen(labels)) {
+    const known = keysOfObjects.get(labels)
+    if (known !== undefined) return known
+  }
   let raw = ''
   for (const k in labels) raw += `${k}\u0000${labels[k]}\u0000`
   let found = keys.get(raw)
@@ -13,6 +19,7 @@ function key (labels: Labels): string {
     found = canonical(labels)
     if (keys.size < 10_000) keys.set(raw, found)
   }
+  if (Object.isFrozen(labels)) keysOfObjects.set(labels, found)
   return found
 }
 

@@ -4,12 +4,28 @@
 // commit. A message the gateway cannot take within maxAckDelayMs is refused with an error, which
 // makes aedes close the connection without a PUBACK: the device's QoS 1 resend brings it back.
 import type { AuthorizeForwardHandler, Client, PublishPacket, Subscription } from 'aedes'
-import { deviceTopicFilter, parseReadingsTopic } from '../../contracts/topics.js'
+import { type DeviceKind, deviceTopicFilter, parseReadingsTopic, readingsTopic } from '../../contracts/topics.js'
 import type { Logger } from '../../common/logger.js'
 import { type Ingest, estimateReadings } from '../ingest/service.js'
 import type { GatewayMetrics } from '../metrics.js'
 import type { LogIds } from '../privacy/log-id.js'
+import type { DeviceIdentity } from '../credentials.js'
 import { devices } from './authenticate.js'
+
+/** A device's own readings topic, made once per identity: a device publishes there message after message. */
+const ownTopics = new WeakMap<DeviceIdentity, { topic: string, target: { kind: DeviceKind, identity: string } }>()
+function ownTopic (device: DeviceIdentity): { topic: string, target: { kind: DeviceKind, identity: string } } | undefined {
+  let own = ownTopics.get(device)
+  if (own === undefined) {
+    if (device.kind === 'service') return undefined
+    let topic: string
+    // an identity with no topic (none is issued a credential) publishes nowhere: the full check refuses it
+    try { topic = readingsTopic(device.kind, device.identity) } catch { return undefined }
+    own = { topic, target: { kind: device.kind, identity: device.identity } }
+    ownTopics.set(device, own)
+  }
+  return own
+}
 
 export function createAuthorizePublish (deps: { ingest: Ingest, metrics: GatewayMetrics, logger: Logger, logIds: LogIds, allowAnonymous: boolean, maxAckDelayMs: number }) {
   const { ingest, metrics, logger, logIds, allowAnonymous, maxAckDelayMs } = deps
@@ -17,7 +33,8 @@ export function createAuthorizePublish (deps: { ingest: Ingest, metrics: Gateway
     if (client === null) { callback(null); return }
     const started = performance.now()
     const device = devices.get(client)
-    const target = parseReadingsTopic(packet.topic)
+    const own = device === undefined ? undefined : ownTopic(device)
+    const target = own !== undefined && own.topic === packet.topic ? own.target : parseReadingsTopic(packet.topic)
     const allowed = target !== undefined && (device === undefined
       ? allowAnonymous
       : device.kind === target.kind && device.identity === target.identity)
@@ -32,6 +49,21 @@ export function createAuthorizePublish (deps: { ingest: Ingest, metrics: Gateway
     const { kind, identity } = target
     const payload = packet.payload as Buffer
     const estimate = estimateReadings(payload)
+    const acknowledge = (): void => {
+      metrics.ackLatency.observe((performance.now() - started) / 1000)
+      callback(null)
+    }
+    const withhold = (err: unknown): void => {
+      // not taken: no PUBACK; aedes closes the connection and the device sends the message again
+      if (err instanceof PublishRefused) logger.debug({ device: logIds.ofClient(device), reason: err.message }, 'publish refused')
+      else logger.error({ err: (err as Error).message, device: logIds.ofClient(device) }, 'could not commit a publish; closing the connection')
+      callback(err as Error)
+    }
+    // the common case, admitted at once, goes straight to the outbox without waiting on anything
+    if (ingest.admit(kind, identity, estimate).ok) {
+      ingest.device(kind, identity, payload, 'mqtt', { reserved: estimate }).then(acknowledge, withhold)
+      return
+    }
     ingest.waitForAdmission(kind, identity, estimate, maxAckDelayMs, () => client.closed)
       .then(async (admission) => {
         if (!admission.ok && admission.reason !== 'never_fits') {
@@ -43,15 +75,7 @@ export function createAuthorizePublish (deps: { ingest: Ingest, metrics: Gateway
         }
         await ingest.device(kind, identity, payload, 'mqtt', { neverFits: !admission.ok, reserved: admission.ok ? estimate : 0 })
       })
-      .then(() => {
-        metrics.ackLatency.observe((performance.now() - started) / 1000)
-        callback(null)
-      }, (err: unknown) => {
-        // not taken: no PUBACK; aedes closes the connection and the device sends the message again
-        if (err instanceof PublishRefused) logger.debug({ device: logIds.ofClient(device), reason: err.message }, 'publish refused')
-        else logger.error({ err: (err as Error).message, device: logIds.ofClient(device) }, 'could not commit a publish; closing the connection')
-        callback(err as Error)
-      })
+      .then(acknowledge, withhold)
   }
 }
 

@@ -10,7 +10,7 @@ import { filterErased } from '../privacy/ingest-filter.js'
 import type { GatewayConfig } from '../config.js'
 import type { GatewayMetrics } from '../metrics.js'
 import type { Batcher } from './batcher.js'
-import type { AcceptRequest, Outbox } from '../outbox/outbox.js'
+import type { AcceptRequest, AcceptResult, Outbox } from '../outbox/outbox.js'
 import { createRateLimiter } from './rate-limit.js'
 import { type Problem, type Rejection, type ValidatedMessage, datasetOfKind, validateCustomer, validateDeviceMessage } from './validate.js'
 
@@ -50,6 +50,34 @@ export interface Ingest {
 
 export const deviceKey = (kind: DeviceKind, identity: string): string => `${kind}/${identity}`
 
+// A device's key and its metric labels are needed for every message: made once per device (or label
+// set), the same string and object each time, so that every map keyed by them finds them at once
+// (a string made anew is hashed anew).
+const MAX_DEVICE_KEYS = 100_000
+const DEVICE_KEYS = new Map<DeviceKind, Map<string, string>>()
+function cachedDeviceKey (kind: DeviceKind, identity: string): string {
+  let ofKind = DEVICE_KEYS.get(kind)
+  if (ofKind === undefined) { ofKind = new Map(); DEVICE_KEYS.set(kind, ofKind) }
+  let key = ofKind.get(identity)
+  if (key === undefined) {
+    key = deviceKey(kind, identity)
+    if (ofKind.size >= MAX_DEVICE_KEYS) ofKind.clear()
+    ofKind.set(identity, key)
+  }
+  return key
+}
+
+type ReceivedLabels = Readonly<{ dataset: string, transport: Transport }>
+const RECEIVED_LABELS = new Map<string, Record<Transport, ReceivedLabels>>()
+function receivedLabels (dataset: string, transport: Transport): ReceivedLabels {
+  let ofDataset = RECEIVED_LABELS.get(dataset)
+  if (ofDataset === undefined) {
+    ofDataset = { mqtt: Object.freeze({ dataset, transport: 'mqtt' }), http: Object.freeze({ dataset, transport: 'http' }) }
+    RECEIVED_LABELS.set(dataset, ofDataset)
+  }
+  return ofDataset[transport]
+}
+
 /**
  * How many readings a payload holds, for the rate limit, without parsing it: a batch of N readings
  * has N + 1 '{', a single reading one.
@@ -62,7 +90,7 @@ export function estimateReadings (payload: Buffer | string): number {
 }
 
 const request = (kind: DeviceKind, identity: string, m: ValidatedMessage): AcceptRequest =>
-  ({ dataset: datasetOfKind(kind), device: deviceKey(kind, identity), ...m })
+  ({ dataset: datasetOfKind(kind), device: cachedDeviceKey(kind, identity), seq: m.seq, lines: m.lines, minTs: m.minTs, maxTs: m.maxTs, rejections: m.rejections, readings: m.readings })
 
 export function createIngest (deps: { config: GatewayConfig, outbox: Outbox, batcher: Batcher, metrics: GatewayMetrics, stateFull: () => boolean, erasures: () => TombstoneMatcher }): Ingest {
   const { config, outbox, batcher, metrics } = deps
@@ -75,7 +103,7 @@ export function createIngest (deps: { config: GatewayConfig, outbox: Outbox, bat
 
   const admit = (kind: DeviceKind, identity: string, readings: number): Admission => {
     if (overloaded()) return { ok: false, reason: 'overloaded', retryAfterMs: 1000 }
-    const wait = limiter.reserve(deviceKey(kind, identity), readings)
+    const wait = limiter.reserve(cachedDeviceKey(kind, identity), readings)
     if (wait === 0) { admitted += readings; return { ok: true } }
     return Number.isFinite(wait) ? { ok: false, reason: 'rate_limited', retryAfterMs: wait } : { ok: false, reason: 'never_fits', retryAfterMs: 0 }
   }
@@ -95,7 +123,7 @@ export function createIngest (deps: { config: GatewayConfig, outbox: Outbox, bat
         await new Promise((resolve) => setTimeout(resolve, Math.max(5, wait)))
       }
     },
-    device: async (kind, identity, payload, transport, options = {}) => {
+    device: (kind, identity, payload, transport, options = {}) => {
       const dataset = datasetOfKind(kind)
       let message = validateDeviceMessage(kind, identity, payload, limits)
       if (options.neverFits === true) {
@@ -103,28 +131,41 @@ export function createIngest (deps: { config: GatewayConfig, outbox: Outbox, bat
         const detail = `${message.readings} readings in one message > this device's burst of ${config.rateLimit.burst}`
         message = { ...message, lines: [], minTs: null, maxTs: null, rejections: [{ index: null, reason: 'batch_too_large', detail, ts: null }] }
       }
-      metrics.received.inc({ dataset, transport }, message.readings)
+      metrics.received.inc(receivedLabels(dataset, transport), message.readings)
+      const reserved = options.reserved ?? 0
       // an erased customer's readings are acknowledged (the device stops resending) and kept nowhere
-      const { request: req, erased } = filterErased(deps.erasures(), request(kind, identity, message))
+      const matcher = deps.erasures()
+      const { request: req, erased } = matcher.size === 0 ? { request: request(kind, identity, message), erased: 0 } : filterErased(matcher, request(kind, identity, message))
       if (erased > 0) metrics.erased.inc({ dataset }, erased)
       if (req === undefined) {
-        admitted -= options.reserved ?? 0
-        return { seq: message.seq, readings: message.readings, accepted: 0, duplicates: 0, rejected: [], erased }
+        admitted -= reserved
+        return Promise.resolve({ seq: message.seq, readings: message.readings, accepted: 0, duplicates: 0, rejected: [], erased })
       }
-      // over HTTP the answer reports redeliveries, so ask the ledger first (a read); MQTT's PUBACK says nothing
-      const known = transport === 'http' && req.lines.length > 0 ? await outbox.delivered(req) : false
-      const result = await outbox.accept(req).finally(() => { admitted -= options.reserved ?? 0 })
-      if (!result.fresh) metrics.deduplicated.inc({ dataset }, result.duplicates)
-      if (result.accepted > 0) batcher.poke()
-      const duplicate = !result.fresh || known
-      return {
-        seq: message.seq,
-        readings: message.readings,
-        accepted: duplicate ? 0 : result.accepted,
-        duplicates: duplicate ? req.readings : 0,
-        rejected: duplicate ? [] : req.rejections as Rejection[],
-        erased
+      const outcome = (result: AcceptResult, known: boolean): DeviceOutcome => {
+        if (!result.fresh) metrics.deduplicated.inc({ dataset }, result.duplicates)
+        if (result.accepted > 0) batcher.poke()
+        const duplicate = !result.fresh || known
+        return {
+          seq: message.seq,
+          readings: message.readings,
+          accepted: duplicate ? 0 : result.accepted,
+          duplicates: duplicate ? req.readings : 0,
+          rejected: duplicate ? [] : req.rejections as Rejection[],
+          erased
+        }
       }
+      const release = (): void => { admitted -= reserved }
+      // MQTT's PUBACK says nothing of redeliveries: straight to the outbox, the promise it gives and no other
+      if (transport === 'mqtt' || req.lines.length === 0) {
+        return outbox.accept(req).then((result) => { release(); return outcome(result, false) }, (err: unknown) => { release(); throw err })
+      }
+      // over HTTP the answer reports redeliveries, so ask the ledger first (a read)
+      return (async () => {
+        try {
+          const known = await outbox.delivered(req)
+          return outcome(await outbox.accept(req), known)
+        } finally { release() }
+      })()
     },
     refuse: async (kind, identity, payload, transport, reason) => {
       const dataset = datasetOfKind(kind)

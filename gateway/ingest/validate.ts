@@ -52,6 +52,30 @@ function checkTime (v: unknown, field: string, nowMs: number): [RejectReason, st
   return undefined
 }
 
+function checkAxis (v: unknown, axis: 'x' | 'y' | 'z', ts: number | null): [RejectReason, string, number | null] | undefined {
+  if (v === undefined || v === null) return ['missing_field', axis, ts]
+  if (!isNum(v)) return ['wrong_type', `${axis} must be a number`, ts]
+  if (Math.abs(v) > AXIS_LIMIT) return ['out_of_range', `${axis} ${v} is beyond ±${AXIS_LIMIT}`, ts]
+  return undefined
+}
+
+/**
+ * What every message of a device needs of its identity: whether it is text a line may carry, and its
+ * JSON spelling. Made once per identity (a device sends thousands of messages), not per message.
+ */
+interface IdentityForm { text: boolean, json: string }
+const identityForms = new Map<string, IdentityForm>()
+const MAX_IDENTITY_FORMS = 100_000
+function identityForm (identity: string): IdentityForm {
+  let f = identityForms.get(identity)
+  if (f === undefined) {
+    f = { text: isText(identity), json: JSON.stringify(identity) }
+    if (identityForms.size >= MAX_IDENTITY_FORMS) identityForms.clear()
+    identityForms.set(identity, f)
+  }
+  return f
+}
+
 // Lines are built by hand rather than by JSON.stringify: the field order is fixed, numbers print as
 // JSON prints them (String(n) for a finite number) and the identity is escaped once per message.
 function validateReading (kind: DeviceKind, identity: string, idJson: string, r: unknown, nowMs: number): LandingRecord | [RejectReason, string, number | null] {
@@ -73,12 +97,8 @@ function validateReading (kind: DeviceKind, identity: string, idJson: string, r:
   const bad = checkTime(o.timestamp, 'timestamp', nowMs)
   const ts = isInt(o.timestamp) ? o.timestamp : null
   if (bad !== undefined) return [...bad, ts]
-  for (const axis of ['x', 'y', 'z'] as const) {
-    const v = o[axis]
-    if (v === undefined || v === null) return ['missing_field', axis, ts]
-    if (!isNum(v)) return ['wrong_type', `${axis} must be a number`, ts]
-    if (Math.abs(v) > AXIS_LIMIT) return ['out_of_range', `${axis} ${v} is beyond ±${AXIS_LIMIT}`, ts]
-  }
+  const bad3 = checkAxis(o.x, 'x', ts) ?? checkAxis(o.y, 'y', ts) ?? checkAxis(o.z, 'z', ts)
+  if (bad3 !== undefined) return bad3
   return { line: `{"user":${idJson},"timestamp":${o.timestamp as number},"x":${o.x as number},"y":${o.y as number},"z":${o.z as number}}`, ts }
 }
 
@@ -113,10 +133,11 @@ export function validateDeviceMessage (kind: DeviceKind, identity: string, paylo
   } else {
     items = [o]
   }
-  if (!isText(identity)) return { ...refuse('invalid_text', 'the device identity holds a lone UTF-16 surrogate'), seq, readings: items.length }
+  const form = identityForm(identity)
+  if (!form.text) return { ...refuse('invalid_text', 'the device identity holds a lone UTF-16 surrogate'), seq, readings: items.length }
   const lines: string[] = []
   const rejections: Rejection[] = []
-  const idJson = JSON.stringify(identity)
+  const idJson = form.json
   let minTs: number | null = null
   let maxTs: number | null = null
   for (let index = 0; index < items.length; index++) {
