@@ -15,6 +15,7 @@ import type { Logger } from '../common/logger.js'
 import { createAuthFailures } from './auth-failures.js'
 import { authenticatedClients, certificates, createAuthenticate, createConnectionsPerIdentity, createPreConnect, devices } from './broker/authenticate.js'
 import { createAuthorizeForward, createAuthorizePublish, createAuthorizeSubscribe } from './broker/authorize.js'
+import { keepReadingsOffTheBus } from './broker/ingest-only.js'
 import { guardPackets } from './broker/packet-guard.js'
 import type { GatewayConfig, TlsConfig } from './config.js'
 import { type DeviceIdentity, certificateIdentity } from './credentials.js'
@@ -154,6 +155,7 @@ export async function buildGateway (config: GatewayConfig, options: GatewayOptio
     authorizeSubscribe: createAuthorizeSubscribe({ metrics, allowAnonymous: config.allowAnonymous }),
     authorizeForward: createAuthorizeForward(config.allowAnonymous)
   })
+  keepReadingsOffTheBus(broker)
   broker.on('clientError', (client, err) => { logger.debug({ device: logIds.ofClient(devices.get(client)), err: err.message }, 'client error') })
   disconnectRevoked = () => {
     let n = 0
