@@ -6,8 +6,7 @@ function formatter (minDecimals: number, maxDecimals: number): Intl.NumberFormat
   const k = `${minDecimals}/${maxDecimals}`
   let f = formatters.get(k)
   if (f === undefined) {
-    // signDisplay 'negative': a value rounded to zero prints 0, not -0
-    f = new Intl.NumberFormat('en-US', { minimumFractionDigits: minDecimals, maximumFractionDigits: maxDecimals, signDisplay: 'negative' })
+    f = new Intl.NumberFormat('en-US', { minimumFractionDigits: minDecimals, maximumFractionDigits: maxDecimals })
     formatters.set(k, f)
   }
   return f
@@ -16,8 +15,11 @@ function formatter (minDecimals: number, maxDecimals: number): Intl.NumberFormat
 /** 1,234,567; up to maxDecimals decimals, without trailing zeros; n/a for a missing value. */
 export function formatNumber (n: number | null | undefined, maxDecimals = 0): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return 'n/a'
-  return formatter(0, maxDecimals).format(n)
+  return noNegativeZero(formatter(0, maxDecimals).format(n))
 }
+
+// -0.001 rounded to whole prints -0: a reader sees a sign where there is none
+const noNegativeZero = (s: string): string => s.replace(/^-(?=0(\.0+)?$)/, '')
 
 /** The decimals a 1-2-5 step needs: 0.5 has one, 0.02 two, 2,000 none. */
 export function stepDecimals (step: number): number {
@@ -27,5 +29,5 @@ export function stepDecimals (step: number): number {
 /** A tick's label: every tick of an axis with its step's decimals (0.0, 0.5, 1.0). */
 export function formatTick (value: number, step: number): string {
   const d = stepDecimals(step)
-  return formatter(d, d).format(value)
+  return noNegativeZero(formatter(d, d).format(value))
 }

@@ -55,6 +55,7 @@ t.test('formatNumber: thousands separators, decimals only as needed, n/a for wha
   t.equal(formatNumber(null), 'n/a')
   t.equal(formatNumber(undefined), 'n/a')
   t.equal(formatNumber(Number.NaN), 'n/a')
+  t.equal(formatNumber(-0.001), '0', 'no sign on what rounds to zero')
 })
 
 t.test('formatTick: as many decimals as the step has, the same on every tick of an axis', async (t) => {
