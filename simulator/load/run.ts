@@ -241,7 +241,7 @@ const readingsOnly = (l: Record<string, string>): boolean => l.dataset !== 'cust
 const delta = (a: Samples, b: Samples, name: string, f: (l: Record<string, string>) => boolean): number => sumOf(b, name, f) - sumOf(a, name, f)
 const round = (n: number): number => Math.round(n * 100) / 100
 // a report is shared: a URL's user and password (mqtt://user:pass@host) stay out of it
-function withoutCredentials (url: string): string {
+export function withoutCredentials (url: string): string {
   try {
     const u = new URL(url)
     if (u.username === '' && u.password === '') return url

@@ -6,7 +6,7 @@ import t from 'tap'
 import { issueCredential } from '../../gateway/credentials.js'
 import { renderHtml } from '../../simulator/load/html.js'
 import { buildReport } from '../../simulator/load/report.js'
-import { SCENARIOS, checkTarget, runLoadTest } from '../../simulator/load/run.js'
+import { SCENARIOS, checkTarget, runLoadTest, withoutCredentials } from '../../simulator/load/run.js'
 import { cli, tempDir } from '../helpers/index.js'
 import { SECRET, startGateway } from '../helpers/gateway.js'
 
@@ -46,6 +46,12 @@ t.test('stedi load-test --json --baseline --report: one result object, a ratio, 
   t.type(result.baseline.rate, 'number')
   t.type(result.ratio, 'number')
   t.match(await fs.readFile(report, 'utf8'), /gateway \/ bare broker/)
+})
+
+t.test('the result (and the report shared from it) names its targets without their credentials', async (t) => {
+  t.equal(withoutCredentials('mqtts://fleet:s3cret@127.0.0.1:8883'), 'mqtts://127.0.0.1:8883')
+  t.equal(withoutCredentials('https://ops:pw@[::1]:8443/base'), 'https://[::1]:8443/base')
+  t.equal(withoutCredentials('mqtt://127.0.0.1:1883'), 'mqtt://127.0.0.1:1883', 'a URL without any is left as given')
 })
 
 t.test('only loopback targets unless --allow-remote', async (t) => {

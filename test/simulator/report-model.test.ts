@@ -3,6 +3,7 @@
 // the charts, with the baseline's series on the same charts as the gateway's.
 import t from 'tap'
 import { findKnee } from '../../simulator/load/knee.js'
+import { renderHtml } from '../../simulator/load/html.js'
 import { buildReport } from '../../simulator/load/report.js'
 import { loadResult as result, loadSeries as series, rampSteps } from '../helpers/load-result.js'
 
@@ -97,4 +98,10 @@ t.test('the knee: a sentence for a ramp, a knee only when a threshold was crosse
   const crossed = buildReport(result({ scenario: 'ramp', knee: findKnee(windows, { p99Ms: 15, errorRate: 0.01 }) }))
   t.match(figure(crossed, 'knee')?.text, /^knee at 1,000 readings\/s of 1,000 offered .* 2,000 readings\/s offered, passed p99 15 ms \(p99 20 ms\)$/)
   t.equal(figure(buildReport(result()), 'knee'), undefined, 'no knee line for a steady run')
+})
+
+t.test('the HTML escapes what the command line gave it', async (t) => {
+  const html = renderHtml(buildReport(result({ target: { mqtt: 'mqtt://127.0.0.1:1883/"><script>alert(1)</script>', http: null, metrics: [] } })))
+  t.notMatch(html, /<script/)
+  t.match(html, /data-value="mqtt:\/\/127\.0\.0\.1:1883\/&quot;&gt;&lt;script&gt;/)
 })
