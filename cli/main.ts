@@ -1,8 +1,6 @@
 // The command dispatcher of `stedi`. Each subcommand lives in cli/commands/; this file only
 // dispatches, prints errors as one line, and maps them to exit codes.
-import fs from 'node:fs'
-import path from 'node:path'
-import { packageRoot } from '../common/package-root.js'
+import { packageVersion } from '../common/package-root.js'
 import { type Command, UsageError } from './args.js'
 import { suggestCommand } from './suggest.js'
 
@@ -59,8 +57,7 @@ export async function main (argv: string[]): Promise<number> {
     return argv.length === 0 ? EXIT.usage : EXIT.ok
   }
   if (argv[0] === '--version' || argv[0] === '-V') {
-    const { version } = JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }
-    console.log(`stedi ${version}`)
+    console.log(`stedi ${packageVersion()}`)
     return EXIT.ok
   }
   // the longest command name that prefixes argv wins: "pipeline run" before "pipeline"

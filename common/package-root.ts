@@ -16,3 +16,8 @@ export function packageRoot (): string {
   cached = dir
   return dir
 }
+
+/** The version in the package's package.json (`stedi --version`, the load-test report). */
+export function packageVersion (): string {
+  return (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version
+}

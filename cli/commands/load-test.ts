@@ -1,11 +1,14 @@
 import fs from 'node:fs/promises'
+import { packageVersion } from '../../common/package-root.js'
 import { issueCredential } from '../../gateway/credentials.js'
 import { startBareBroker } from '../../simulator/load/baseline.js'
 import { renderHtml } from '../../simulator/load/html.js'
-import { SCENARIOS, type LoadTestResult, runLoadTest } from '../../simulator/load/run.js'
+import { type LoadTestReport, buildReport } from '../../simulator/load/report.js'
+import { SCENARIOS, runLoadTest } from '../../simulator/load/run.js'
 import { type Command, UsageError, durationFlag, oneOf, parse, wholeNumber } from '../args.js'
 import { createProgress } from '../progress.js'
 import { findGatewaySecret } from '../gateway-secret.js'
+import { summaryLines } from '../load-test-summary.js'
 
 export const loadTest: Command = {
   name: 'load-test',
@@ -19,7 +22,8 @@ acknowledgement latency percentiles, rate over time, and the gateway's memory an
 
 Scenarios:
   steady   N devices at R readings/s for D
-  ramp     the rate doubles in 6 steps; reports the knee, where p99 latency passes --p99-ms or errors pass 1%
+  ramp     the rate doubles in 6 steps; when a step's p99 latency passes --p99-ms or its errors 1%,
+           reports the knee (the highest rate held before it), else the highest rate held
   spike    10x the rate for 30 s (or a third of D) in the middle
   storm    every device drops its connection at once; reports the time until all are back and publishing
   soak     steady, watching the gateway's memory and outbox depth for growth
@@ -32,7 +36,9 @@ Scenarios:
   --metrics URL             a gateway whose /metrics count in the reconciliation (repeat for each
                             gateway behind a balancer; default: the --http URL)
   --json                    one JSON result object on stdout
-  --report FILE             a self-contained HTML report with charts`,
+  --report FILE             an HTML report that opens offline: the run (date, target, version,
+                            options), every figure, and charts of rate, latency, the gateway's CPU,
+                            memory and outbox depth (with --baseline, the bare broker's on the same charts)`,
   run: async (argv) => {
     const { values } = parse(argv, {
       mqtt: { type: 'string' }, http: { type: 'string' }, scenario: { type: 'string' }, devices: { type: 'string' }, duration: { type: 'string' },
@@ -59,14 +65,14 @@ Scenarios:
       credential: (kind: 'step-trainer' | 'accelerometer', identity: string) => issueCredential(secret, kind, identity)
     }
     const progress = createProgress()
-    let result: LoadTestResult & { baseline?: Pick<LoadTestResult, 'rate' | 'latency_ms' | 'recoveryMs' | 'knee'>, ratio?: number }
+    let result: LoadTestReport
     try {
-      result = await runLoadTest({ ...base, mqttUrl: values.mqtt, httpUrl: values.http, metricsUrls: values.metrics, onProgress: (m) => progress.update(`gateway: ${m}`) })
+      result = { ...await runLoadTest({ ...base, mqttUrl: values.mqtt, httpUrl: values.http, metricsUrls: values.metrics, onProgress: (m) => progress.update(`gateway: ${m}`) }), version: packageVersion() }
       if (values.baseline === true) {
         const bare = await startBareBroker()
         try {
           const b = await runLoadTest({ ...base, scenario: scenario === 'mixed' ? 'steady' : scenario, mqttUrl: bare.url, onProgress: (m) => progress.update(`bare aedes: ${m}`) })
-          result.baseline = { rate: b.rate, latency_ms: b.latency_ms, recoveryMs: b.recoveryMs, knee: b.knee }
+          result.baseline = { scenario: b.scenario, rate: b.rate, latency_ms: b.latency_ms, recoveryMs: b.recoveryMs, knee: b.knee, series: b.series }
           result.ratio = Math.round((result.rate / Math.max(1, b.rate)) * 100) / 100
         } finally {
           await bare.close()
@@ -75,29 +81,8 @@ Scenarios:
     } finally {
       progress.done()
     }
-    if (values.report !== undefined) await fs.writeFile(values.report, renderHtml(result))
-    if (values.json === true) {
-      console.log(JSON.stringify(result))
-    } else {
-      const r = result.readings
-      const lines = [
-        `scenario ${result.scenario}: ${result.devices} devices, ${result.durationMs / 1000} s, ${result.batch} readings per message`,
-        `readings    generated ${r.generated}, acknowledged ${r.acknowledged}, landed ${r.landed}, deduplicated ${r.deduplicated}, rejected ${r.rejected}, lost ${r.lost}; device buffers dropped ${r.dropped}, failed ${r.failed}`,
-        `rate        ${result.rate} acknowledged readings/s`,
-        `latency     p50 ${result.latency_ms.p50} ms, p95 ${result.latency_ms.p95} ms, p99 ${result.latency_ms.p99} ms, max ${result.latency_ms.max} ms`
-      ]
-      if (result.gateway !== null) lines.push(`gateway     peak ${result.gateway.peakRssMb} MB, ${result.gateway.cpuSeconds} CPU s`)
-      if (result.knee !== undefined) lines.push(`knee        ${result.knee.readingsPerSecond} readings/s at p99 ${result.knee.p99Ms} ms`)
-      if (result.recoveryMs !== undefined) lines.push(`storm       all devices back and publishing after ${result.recoveryMs ?? 'never'} ms`)
-      if (result.soak !== undefined) lines.push(`soak        memory ${result.soak.rssStartMb} -> ${result.soak.rssEndMb} MB (${result.soak.rssSlopeMbPerMin} MB/min), outbox depth max ${result.soak.outboxDepthMax}`)
-      if (result.baseline !== undefined) {
-        lines.push(`baseline    bare aedes ${result.baseline.rate} readings/s, p99 ${result.baseline.latency_ms.p99} ms; gateway / bare = ${result.ratio}` +
-          (result.baseline.recoveryMs !== undefined ? `; bare storm recovery ${result.baseline.recoveryMs ?? 'never'} ms` : '') +
-          (result.baseline.knee !== undefined ? `; bare knee ${result.baseline.knee.readingsPerSecond} readings/s` : ''))
-      }
-      if (values.report !== undefined) lines.push(`report      ${values.report}`)
-      console.log(lines.join('\n'))
-    }
+    if (values.report !== undefined) await fs.writeFile(values.report, renderHtml(buildReport(result)))
+    console.log(values.json === true ? JSON.stringify(result) : summaryLines(result, values.report).join('\n'))
     return result.readings.lost === null || result.readings.lost === 0 ? 0 : 1
   }
 }

@@ -1,55 +1,67 @@
-// The load test's report as one HTML file that opens offline: the summary and charts of rate,
-// latency and gateway memory over time, drawn as inline SVG (no script, no external file).
-import type { LoadTestResult } from './run.js'
+// The load-test report as one HTML file that opens offline (no script, no external file): the
+// model of report.ts marked up. Every figure carries its id and raw value (data-value) so that a
+// script, or a test, reads the numbers back. Charts are inline SVG for the lines only, stretched
+// to the width of the page; the tick labels are HTML placed in percent, so that they keep their
+// size at 1280 px and on a phone instead of shrinking with the drawing.
+import type { Chart, Figure, ReportModel } from './report.js'
 
 const esc = (s: string): string => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!)
 
-function chart (title: string, unit: string, lines: Array<{ name: string, color: string, points: Array<[number, number]> }>): string {
-  const W = 720; const H = 220; const L = 60; const B = 30
-  const xs = lines.flatMap((l) => l.points.map((p) => p[0]))
-  const ys = lines.flatMap((l) => l.points.map((p) => p[1]))
-  const xMax = Math.max(1, ...xs)
-  const yMax = Math.max(1, ...ys) * 1.1
-  const x = (v: number): number => L + (v / xMax) * (W - L - 10)
-  const y = (v: number): number => H - B - (v / yMax) * (H - B - 10)
-  const grid = [0, 0.25, 0.5, 0.75, 1].map((f) => `<line x1="${L}" x2="${W - 10}" y1="${y(f * yMax)}" y2="${y(f * yMax)}" stroke="#ddd"/><text x="${L - 6}" y="${y(f * yMax) + 4}" text-anchor="end" font-size="11">${Math.round(f * yMax)}</text>`).join('')
-  const xTicks = [0, 0.25, 0.5, 0.75, 1].map((f) => `<text x="${x(f * xMax)}" y="${H - B + 14}" text-anchor="middle" font-size="11">${Math.round(f * xMax)}</text>`).join('')
-  const paths = lines.map((l) => `<polyline fill="none" stroke="${l.color}" stroke-width="2" points="${l.points.map(([a, b]) => `${x(a).toFixed(1)},${y(b).toFixed(1)}`).join(' ')}"/>`).join('')
-  const legend = lines.map((l, i) => `<text x="${L + 10 + i * 120}" y="14" font-size="12" fill="${l.color}">■ ${esc(l.name)}</text>`).join('')
-  return `<h2>${esc(title)}</h2><svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" role="img" aria-label="${esc(title)}">` +
-    `${grid}${xTicks}${paths}${legend}<text x="${W / 2}" y="${H - 2}" text-anchor="middle" font-size="11">seconds</text>` +
-    `<text x="12" y="${H / 2}" font-size="11" transform="rotate(-90 12 ${H / 2})" text-anchor="middle">${esc(unit)}</text></svg>`
+// the drawing's own coordinates: 0..1000 both ways, stretched by preserveAspectRatio="none"
+const SIZE = 1000
+
+const STYLE = `
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",sans-serif;margin:0 auto;padding:1.5rem;max-width:980px;color:#1b1f24}
+h1{font-size:1.45rem;margin:0 0 .75rem}h2{font-size:1.1rem;margin:1.75rem 0 .5rem}
+table{border-collapse:collapse;width:100%}
+th,td{text-align:left;padding:.3rem .6rem;border-bottom:1px solid #e5e7eb;vertical-align:top}
+th{font-weight:500;color:#57606a;width:38%}
+td{font-variant-numeric:tabular-nums;overflow-wrap:anywhere}#run-date{white-space:nowrap}
+.chart{margin:1.75rem 0}
+figcaption{font-weight:600}.unit{font-weight:400;color:#57606a}
+.legend{list-style:none;display:flex;flex-wrap:wrap;gap:.2rem 1.1rem;padding:0;margin:.3rem 0 .6rem;font-size:.85rem}
+.legend svg{vertical-align:middle;margin-right:.4rem}
+.plot{display:grid;grid-template-columns:4.6em 1fr;grid-template-rows:220px 1.7em;margin-right:1.6em;font-size:12px;color:#444;font-variant-numeric:tabular-nums}
+.y-ticks,.x-ticks{position:relative}.x-ticks{grid-column:2}
+.tick-y{position:absolute;right:.55em;transform:translateY(50%);white-space:nowrap}
+.tick-x{position:absolute;top:.35em;transform:translateX(-50%);white-space:nowrap}
+.plot svg{display:block;width:100%;height:100%;border-left:1px solid #8c959f;border-bottom:1px solid #8c959f;overflow:visible}
+.x-unit{text-align:right;font-size:12px;color:#57606a;margin-right:1.6em}
+@media (max-width:600px){body{padding:.8rem;font-size:14px}th{width:40%}.plot{grid-template-rows:170px 1.7em}}
+`
+
+const TIME_UNIT_NAMES = { s: 'seconds', min: 'minutes', h: 'hours' } as const
+
+function row (f: Figure): string {
+  const value = f.value === null ? '' : String(f.value)
+  return `<tr><th scope="row">${esc(f.label)}</th><td><span id="${esc(f.id)}" data-value="${esc(value)}">${esc(f.text)}</span>${f.unit === undefined ? '' : ` ${esc(f.unit)}`}</td></tr>`
 }
 
-export function renderHtml (r: LoadTestResult & { baseline?: { rate: number, recoveryMs?: number | null }, ratio?: number }): string {
-  const rows: Array<[string, string]> = [
-    ['scenario', r.scenario], ['devices', String(r.devices)], ['duration', `${r.durationMs / 1000} s`], ['readings per message', String(r.batch)],
-    ['generated', String(r.readings.generated)], ['acknowledged', String(r.readings.acknowledged)],
-    ['landed', String(r.readings.landed ?? 'n/a')], ['deduplicated', String(r.readings.deduplicated ?? 'n/a')], ['rejected', String(r.readings.rejected ?? 'n/a')],
-    ['lost (acknowledged, not landed)', String(r.readings.lost ?? 'n/a')], ['dropped by device buffers', String(r.readings.dropped)], ['failed (never acknowledged)', String(r.readings.failed)],
-    ['rate (acknowledged readings/s)', String(r.rate)], ['latency p50 / p95 / p99 / max', `${r.latency_ms.p50} / ${r.latency_ms.p95} / ${r.latency_ms.p99} / ${r.latency_ms.max} ms`],
-    ['how the percentiles were computed', `${r.latency_method.method}, ${r.latency_method.significantDigits} significant digits, ${r.latency_method.resolution} resolution: ${r.latency_method.description}`]
-  ]
-  if (r.gateway !== null) rows.push(['gateway peak memory', `${r.gateway.peakRssMb} MB`], ['gateway CPU', `${r.gateway.cpuSeconds} s`])
-  if (r.knee !== undefined) rows.push(['ramp knee', `${r.knee.readingsPerSecond} readings/s at p99 ${r.knee.p99Ms} ms${r.knee.crossedAt === null ? ' (thresholds never crossed)' : `; crossed at ${r.knee.crossedAt} offered`}`])
-  if (r.recoveryMs !== undefined) rows.push(['reconnect storm recovery', r.recoveryMs === null ? 'not recovered' : `${r.recoveryMs} ms`])
-  if (r.soak !== undefined) rows.push(['soak memory', `${r.soak.rssStartMb} → ${r.soak.rssEndMb} MB (${r.soak.rssSlopeMbPerMin} MB/min); outbox depth max ${r.soak.outboxDepthMax}`])
-  if (r.baseline !== undefined) {
-    rows.push(['bare aedes rate', String(r.baseline.rate)], ['gateway / bare broker', String(r.ratio)])
-    if (r.baseline.recoveryMs !== undefined) rows.push(['bare aedes storm recovery', r.baseline.recoveryMs === null ? 'not recovered' : `${r.baseline.recoveryMs} ms`])
-  }
-  const charts = [
-    chart('Acknowledged readings per second', 'readings/s', [{ name: 'rate', color: '#1f77b4', points: r.series.map((s) => [s.t, s.rate]) }]),
-    // a second without acknowledgements has no latency to draw
-    chart('Acknowledgement latency', 'ms', [
-      { name: 'p50', color: '#2ca02c', points: r.series.filter((s) => s.rate > 0).map((s) => [s.t, s.p50]) },
-      { name: 'p99', color: '#d62728', points: r.series.filter((s) => s.rate > 0).map((s) => [s.t, s.p99]) }
-    ])
-  ]
-  const mem = r.series.filter((s) => s.rssMb !== undefined)
-  if (mem.length > 0) charts.push(chart('Gateway memory', 'MB', [{ name: 'resident', color: '#9467bd', points: mem.map((s) => [s.t, s.rssMb!]) }]))
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>stedi load test: ${esc(r.scenario)}</title>` +
-    '<style>body{font-family:sans-serif;margin:2em;max-width:800px}table{border-collapse:collapse}td{border-bottom:1px solid #eee;padding:4px 12px}</style></head><body>' +
-    `<h1>stedi load test: ${esc(r.scenario)}</h1><table>${rows.map(([k, v]) => `<tr><td>${esc(k)}</td><td>${esc(v)}</td></tr>`).join('')}</table>` +
-    `${charts.join('')}</body></html>\n`
+const table = (figures: Figure[]): string => `<table>${figures.map(row).join('')}</table>`
+
+function chart (c: Chart): string {
+  const xTop = c.x.ticks.at(-1)!.value
+  const yTop = c.y.ticks.at(-1)!.value
+  const px = (v: number, top: number): number => Math.round((v / top) * SIZE * 10) / 10
+  const grid = c.y.ticks.slice(1).map((t) => `<line x1="0" x2="${SIZE}" y1="${SIZE - px(t.value, yTop)}" y2="${SIZE - px(t.value, yTop)}" vector-effect="non-scaling-stroke"/>`).join('') +
+    c.x.ticks.slice(1).map((t) => `<line y1="0" y2="${SIZE}" x1="${px(t.value, xTop)}" x2="${px(t.value, xTop)}" vector-effect="non-scaling-stroke"/>`).join('')
+  const dash = (dashed: boolean): string => dashed ? ' stroke-dasharray="7 4"' : ''
+  const lines = c.lines.map((l) => `<polyline id="${esc(`${c.id}-${l.id}`)}" data-points="${l.points.length}"${l.points.length === 0 ? '' : ` data-max="${Math.max(...l.points.map((p) => p[1]))}"`}` +
+    ` fill="none" stroke="${l.color}" stroke-width="2" stroke-linejoin="round" vector-effect="non-scaling-stroke"${dash(l.dashed)}` +
+    ` points="${l.points.map(([t, v]) => `${px(t, xTop)},${SIZE - px(v, yTop)}`).join(' ')}"/>`).join('')
+  const legend = c.lines.map((l) => `<li id="${esc(`legend-${c.id}-${l.id}`)}"><svg width="30" height="10" aria-hidden="true"><line x1="0" x2="30" y1="5" y2="5" stroke="${l.color}" stroke-width="2.5"${dash(l.dashed)}/></svg>${esc(l.name)}</li>`).join('')
+  const yTicks = c.y.ticks.map((t) => `<span class="tick-y" data-value="${t.value}" style="bottom:${px(t.value, yTop) / 10}%">${esc(t.label)}</span>`).join('')
+  const xTicks = c.x.ticks.map((t) => `<span class="tick-x" data-value="${t.value}" style="left:${px(t.value, xTop) / 10}%">${esc(t.label)}</span>`).join('')
+  return `<figure class="chart" id="${esc(c.id)}"><figcaption>${esc(c.title)} <span class="unit">(${esc(c.unit)})</span></figcaption><ul class="legend">${legend}</ul>` +
+    `<div class="plot"><div class="y-ticks">${yTicks}</div>` +
+    `<svg viewBox="0 0 ${SIZE} ${SIZE}" preserveAspectRatio="none" role="img" aria-label="${esc(`${c.title}, ${c.unit}`)}">` +
+    `<g stroke="#eaeef2" stroke-width="1">${grid}</g>${lines}</svg>` +
+    `<div class="x-ticks">${xTicks}</div></div><div class="x-unit">time since the start (${TIME_UNIT_NAMES[c.x.unit]})</div></figure>`
+}
+
+export function renderHtml (m: ReportModel): string {
+  return '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">' +
+    `<title>${esc(m.title)}</title><style>${STYLE}</style></head><body>` +
+    `<h1>${esc(m.title)}</h1><h2>The run</h2>${table(m.header)}<h2>Results</h2>${table(m.figures)}` +
+    `<h2>Over time</h2>${m.charts.map(chart).join('')}</body></html>\n`
 }

@@ -86,6 +86,11 @@ export class Recorder {
     if (w !== undefined) w.errors++
   }
 
+  /** ms since the recorder started: the series' clock, for samples taken beside it */
+  elapsedMs (): number {
+    return this.now() - this.started
+  }
+
   /** the windows of windowEdgesMs, in order */
   windows (): WindowStats[] {
     return this.windowStats.map((w) => ({

@@ -9,8 +9,10 @@ import { phoneReading, stepTrainerReading } from '../../firmware-mock/sensors.js
 import { createRandom } from '../generate.js'
 import { checkMqttCredentials, checkReachable, checkTarget } from '../preflight.js'
 import { type HttpDevice, createHttpDevice } from './http-device.js'
+import { type GatewayPoint, type GatewaySample, withGatewaySamples } from './gateway-series.js'
+import { type Knee, type KneeThresholds, findKnee } from './knee.js'
 import { type Samples, scrapeAll, sumOf } from './prometheus.js'
-import { LATENCY_METHOD, Recorder, type SecondStats } from './recorder.js'
+import { LATENCY_METHOD, Recorder } from './recorder.js'
 
 export const SCENARIOS = ['steady', 'ramp', 'spike', 'storm', 'soak', 'mixed'] as const
 export type Scenario = (typeof SCENARIOS)[number]
@@ -30,25 +32,32 @@ export interface LoadTestOptions {
   ratePerDevice: number
   credential: (kind: DeviceKind, identity: string) => string
   /** ramp: the knee is where p99 latency or the error rate crosses these */
-  thresholds?: { p99Ms: number, errorRate: number }
+  thresholds?: KneeThresholds
   allowRemote?: boolean
   onProgress?: (message: string) => void
 }
 
 export interface LoadTestResult {
+  /** when the run started: the series' time 0 (ISO 8601, UTC) */
+  startedAt: string
+  /** what was driven and measured (URLs without credentials) */
+  target: { mqtt: string, http: string | null, metrics: string[] }
   scenario: Scenario
   devices: number
   durationMs: number
   batch: number
+  /** readings per second per device (the scenario's base rate) */
+  ratePerDevice: number
   readings: { generated: number, acknowledged: number, landed: number | null, deduplicated: number | null, rejected: number | null, lost: number | null, dropped: number, failed: number }
   /** acknowledged readings per second over the run */
   rate: number
   latency_ms: { p50: number, p95: number, p99: number, max: number }
   /** how the percentiles were computed (an HDR histogram: within its precision, not exact) */
   latency_method: typeof LATENCY_METHOD
-  series: Array<SecondStats & { rssMb?: number, cpuPercent?: number, outboxDepth?: number }>
+  /** per second (per 2^k s in a long run), with the gateway's memory, CPU and outbox depth where scraped */
+  series: GatewayPoint[]
   gateway: { peakRssMb: number, cpuSeconds: number } | null
-  knee?: { readingsPerSecond: number, p99Ms: number, crossedAt: number | null }
+  knee?: Knee
   recoveryMs?: number | null
   soak?: { rssStartMb: number, rssEndMb: number, rssSlopeMbPerMin: number, outboxDepthMax: number }
 }
@@ -79,6 +88,7 @@ export async function runLoadTest (o: LoadTestOptions): Promise<LoadTestResult> 
   const steps = 6
   // the ramp's steps are windows of their own: the recorder keeps no list of samples to cut later
   const recorder = new Recorder({ windowEdgesMs: o.scenario === 'ramp' ? Array.from({ length: steps + 1 }, (_, s) => (s * o.durationMs) / steps) : [] })
+  const startedAt = new Date().toISOString()
   const random = createRandom(1)
   const before = o.httpUrl === undefined ? undefined : await scrapeAll(metricsUrls)
 
@@ -109,11 +119,12 @@ export async function runLoadTest (o: LoadTestOptions): Promise<LoadTestResult> 
   }
   say(`${o.devices} devices connected`)
 
-  const samples: Array<{ t: number, rss: number, cpu: number, depth: number }> = []
+  const samples: GatewaySample[] = []
   const sampler = o.httpUrl === undefined
     ? undefined
     : setInterval(() => {
-      const t = performance.now() - started
+      // on the recorder's clock, which started before the devices connected, as the series'
+      const t = recorder.elapsedMs()
       scrapeAll(metricsUrls).then((s) => samples.push({
         t, rss: sumOf(s, 'process_resident_memory_bytes'), cpu: sumOf(s, 'process_cpu_seconds_total'), depth: sumOf(s, 'stedi_outbox_depth')
       }), () => {})
@@ -189,45 +200,28 @@ export async function runLoadTest (o: LoadTestOptions): Promise<LoadTestResult> 
     reconciliation = { landed, deduplicated, rejected, lost: Math.max(0, acknowledged - landed - rejected) }
   }
   const overall = recorder.overall()
-  const bySecond = new Map<number, (typeof samples)[number]>()
-  for (const x of samples) if (!bySecond.has(Math.floor(x.t / 1000))) bySecond.set(Math.floor(x.t / 1000), x)
-  const series = recorder.series().map((s) => {
-    const sample = bySecond.get(s.t)
-    const prev = bySecond.get(s.t - 1)
-    return sample === undefined ? s : {
-      ...s,
-      rssMb: Math.round(sample.rss / 2 ** 20),
-      outboxDepth: sample.depth,
-      ...(prev === undefined ? {} : { cpuPercent: Math.round(((sample.cpu - prev.cpu) / ((sample.t - prev.t) / 1000)) * 100) })
-    }
-  })
   const result: LoadTestResult = {
+    startedAt,
+    target: { mqtt: withoutCredentials(o.mqttUrl), http: o.httpUrl === undefined ? null : withoutCredentials(o.httpUrl), metrics: metricsUrls.map(withoutCredentials) },
     scenario: o.scenario,
     devices: o.devices,
     durationMs: o.durationMs,
     batch: o.batch,
+    ratePerDevice: o.ratePerDevice,
     readings: { generated, acknowledged, ...reconciliation, dropped, failed },
     rate: Math.round(acknowledged / (elapsedMs / 1000)),
     latency_ms: { p50: round(overall.p50), p95: round(overall.p95), p99: round(overall.p99), max: round(overall.max) },
     latency_method: LATENCY_METHOD,
-    series,
+    series: withGatewaySamples(recorder.series(), samples),
     gateway: samples.length === 0 ? null : {
       peakRssMb: Math.round(samples.reduce((m, s) => Math.max(m, s.rss), 0) / 2 ** 20),
       cpuSeconds: round((after === undefined ? samples.at(-1)!.cpu : sumOf(after, 'process_cpu_seconds_total')) - sumOf(before!, 'process_cpu_seconds_total'))
     }
   }
   if (o.scenario === 'ramp') {
-    const { p99Ms, errorRate } = o.thresholds ?? { p99Ms: 1000, errorRate: 0.01 }
     const stepMs = o.durationMs / steps
-    const windows = recorder.windows()
-    let knee = { readingsPerSecond: 0, p99Ms: 0, crossedAt: null as number | null }
-    for (let s = 0; s < steps; s++) {
-      const w = windows[s]
-      const ok = w.p99 <= p99Ms && (w.messages === 0 || w.errors / w.messages <= errorRate)
-      if (!ok) { knee.crossedAt = rateAt(o, s * stepMs, steps) * o.devices; break }
-      knee = { readingsPerSecond: Math.round(w.readings / (stepMs / 1000)), p99Ms: round(w.p99), crossedAt: null }
-    }
-    result.knee = knee
+    result.knee = findKnee(recorder.windows().map((window, s) => ({ window, seconds: stepMs / 1000, offered: rateAt(o, s * stepMs, steps) * o.devices })),
+      o.thresholds ?? { p99Ms: 1000, errorRate: 0.01 })
   }
   if (o.scenario === 'storm') result.recoveryMs = recoveryMs === undefined || recoveryMs === null ? null : Math.round(recoveryMs)
   if (o.scenario === 'soak' && samples.length >= 2) {
@@ -246,3 +240,15 @@ export async function runLoadTest (o: LoadTestOptions): Promise<LoadTestResult> 
 const readingsOnly = (l: Record<string, string>): boolean => l.dataset !== 'customer'
 const delta = (a: Samples, b: Samples, name: string, f: (l: Record<string, string>) => boolean): number => sumOf(b, name, f) - sumOf(a, name, f)
 const round = (n: number): number => Math.round(n * 100) / 100
+// a report is shared: a URL's user and password (mqtt://user:pass@host) stay out of it
+export function withoutCredentials (url: string): string {
+  try {
+    const u = new URL(url)
+    if (u.username === '' && u.password === '') return url
+    u.username = ''
+    u.password = ''
+    return u.toString()
+  } catch {
+    return url
+  }
+}

@@ -5,7 +5,8 @@ import path from 'node:path'
 import t from 'tap'
 import { issueCredential } from '../../gateway/credentials.js'
 import { renderHtml } from '../../simulator/load/html.js'
-import { SCENARIOS, checkTarget, runLoadTest } from '../../simulator/load/run.js'
+import { buildReport } from '../../simulator/load/report.js'
+import { SCENARIOS, checkTarget, runLoadTest, withoutCredentials } from '../../simulator/load/run.js'
 import { cli, tempDir } from '../helpers/index.js'
 import { SECRET, startGateway } from '../helpers/gateway.js'
 
@@ -24,7 +25,7 @@ for (const scenario of SCENARIOS) {
     if (scenario === 'storm') t.ok(typeof r.recoveryMs === 'number', `recovered in ${r.recoveryMs} ms`)
     if (scenario === 'soak') t.ok(r.soak !== undefined && r.soak.rssStartMb > 0)
     if (scenario === 'spike') t.ok(r.readings.generated > 8 * 10 * 2.4, 'the spike offered more than the base rate')
-    const html = renderHtml(r)
+    const html = renderHtml(buildReport(r))
     t.match(html, /^<!doctype html><html lang="en">/)
     t.equal((html.match(/<svg /g) ?? []).length, (html.match(/<\/svg>/g) ?? []).length)
     t.notMatch(html, /<script|<link|<img|src=|href=/, 'no script, nothing fetched: it opens offline')
@@ -47,6 +48,12 @@ t.test('stedi load-test --json --baseline --report: one result object, a ratio, 
   t.match(await fs.readFile(report, 'utf8'), /gateway \/ bare broker/)
 })
 
+t.test('the result (and the report shared from it) names its targets without their credentials', async (t) => {
+  t.equal(withoutCredentials('mqtts://fleet:s3cret@127.0.0.1:8883'), 'mqtts://127.0.0.1:8883')
+  t.equal(withoutCredentials('https://ops:pw@[::1]:8443/base'), 'https://[::1]:8443/base')
+  t.equal(withoutCredentials('mqtt://127.0.0.1:1883'), 'mqtt://127.0.0.1:1883', 'a URL without any is left as given')
+})
+
 t.test('only loopback targets unless --allow-remote', async (t) => {
   t.throws(() => checkTarget('mqtt://10.1.2.3:1883', false), { code: 'SIM_ERR_REMOTE_TARGET', message: /not a loopback address/ })
   t.doesNotThrow(() => checkTarget('mqtt://127.0.0.1:1883', false))
@@ -55,4 +62,21 @@ t.test('only loopback targets unless --allow-remote', async (t) => {
   t.equal(r.code, 2, 'a usage error')
   t.match(r.stderr, /not a loopback address/)
   t.equal(r.stderr.trim().split('\n').length, 1, 'in one line')
+})
+
+t.test('stedi load-test --scenario ramp: the terminal says "knee" only when a threshold was crossed', async (t) => {
+  const gw = await startGateway(t, { batch: { maxAgeMs: 100 } })
+  const ramp = async (p99Ms: string): Promise<string> => {
+    const r = await cli(['load-test', '--mqtt', gw.mqttUrl, '--http', gw.httpUrl, '--scenario', 'ramp', '--devices', '4', '--duration', '3s', '--batch', '1', '--p99-ms', p99Ms],
+      { env: { STEDI_GATEWAY_SECRET: SECRET } })
+    t.equal(r.code, 0, r.stderr)
+    return r.stdout
+  }
+  // every acknowledgement takes more than 0 ms: the first step crosses
+  const crossed = await ramp('0')
+  t.match(crossed, /^ramp {8}knee (below the first step: [\d,]+ readings\/s offered already|at [\d,]+ readings\/s of [\d,]+ offered \(p99 [\d,.]+ ms\): the next step, [\d,]+ readings\/s offered,) passed p99 0 ms \(p99 [\d,.]+ ms\)$/m)
+  // no loopback acknowledgement takes a minute: no knee to claim
+  const held = await ramp('60000')
+  t.match(held, /^ramp {8}thresholds \(p99 60,000 ms, errors 1%\) never crossed; the highest rate held was [\d,]+ readings\/s of [\d,]+ offered \(p99 [\d,.]+ ms\)$/m)
+  t.notMatch(held, /knee/)
 })
