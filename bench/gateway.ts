@@ -2,7 +2,10 @@
 // readings and with batches of 50, beside a bare aedes broker under the same load in the same run.
 // Reports readings landed per second, publish-to-PUBACK latency percentiles, the gateway's peak
 // memory, and loss (acknowledged readings missing from the landing files, which must be 0).
-// Results (JSON) go to stdout, progress to stderr. Numbers are noisy: compare ratios of one run.
+// Results (JSON) go to stdout, progress to stderr. Numbers are noisy: compare ratios of one run. On a
+// shared 2-core machine the bare broker alone varied from 45,000 to 65,000 msg/s between runs minutes
+// apart, so each batch size runs BENCH_ROUNDS rounds (bare, then gateway, alternating) and the
+// summary gives the median of the rounds' ratios beside every round.
 import { spawn } from 'node:child_process'
 import fs from 'node:fs/promises'
 import os from 'node:os'
@@ -15,6 +18,7 @@ const SECRET = 'bench-secret-0123456789abcdef'
 const PUBLISHERS = Number(process.env.BENCH_PUBLISHERS ?? 20)
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 5000)
 const INFLIGHT = Number(process.env.BENCH_INFLIGHT ?? 20)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const log = (m: string): void => { process.stderr.write(`${m}\n`) }
 
 interface Server { url: string, stop: () => Promise<number>, kill: () => void }
@@ -47,9 +51,11 @@ async function landedLines (landing: string): Promise<Set<string>> {
   return lines
 }
 
-const results: Array<Record<string, unknown>> = []
-log(`machine: ${os.cpus().length} cores; ${PUBLISHERS} publishers x ${MESSAGES} messages, ${INFLIGHT} in flight each, QoS 1`)
-for (const batch of [1, 50]) {
+const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2 }
+
+interface Round { batch: number, messageRateRatio: number, gateway: { readingsLandedPerSecond: number, lost: number } & Record<string, unknown>, bareAedes: Record<string, unknown> }
+
+async function round (batch: number): Promise<Round> {
   const bare = await startServer(path.join(ROOT, 'bench/bare-aedes.mjs'), [])
   const b = await driveMqtt({ url: bare.url, batch, publishers: PUBLISHERS, messages: MESSAGES, inflight: INFLIGHT })
   const bareRss = await bare.stop()
@@ -67,7 +73,7 @@ for (const batch of [1, 50]) {
   await fs.rm(dir, { recursive: true, force: true })
   const landedPerSecond = landed.size / ((g.wallMs + drainMs) / 1000)
   log(`gateway, batch ${batch}: ${(g.messages / (g.wallMs / 1000)).toFixed(0)} msg/s, ${landedPerSecond.toFixed(0)} readings landed/s, lost ${lost}`)
-  results.push({
+  return {
     batch,
     gateway: {
       messagesPerSecond: Math.round(g.messages / (g.wallMs / 1000)),
@@ -85,6 +91,22 @@ for (const batch of [1, 50]) {
       peakRssMb: Math.round(bareRss)
     },
     messageRateRatio: Number(((g.messages / g.wallMs) / (b.messages / b.wallMs)).toFixed(2))
-  })
+  }
 }
-console.log(JSON.stringify({ machine: { cores: os.cpus().length, node: process.version }, publishers: PUBLISHERS, messagesPerPublisher: MESSAGES, results }, null, 2))
+
+const results: Array<Record<string, unknown>> = []
+log(`machine: ${os.cpus().length} cores; ${PUBLISHERS} publishers x ${MESSAGES} messages, ${INFLIGHT} in flight each, QoS 1; ${ROUNDS} rounds`)
+for (const batch of [1, 50]) {
+  const rounds = []
+  for (let r = 0; r < ROUNDS; r++) rounds.push(await round(batch))
+  const summary = {
+    batch,
+    medianMessageRateRatio: median(rounds.map((r) => r.messageRateRatio)),
+    medianReadingsLandedPerSecond: Math.round(median(rounds.map((r) => r.gateway.readingsLandedPerSecond))),
+    lost: rounds.reduce((sum, r) => sum + r.gateway.lost, 0),
+    rounds
+  }
+  log(`batch ${batch}: median ratio ${summary.medianMessageRateRatio}, median ${summary.medianReadingsLandedPerSecond} readings landed/s, lost ${summary.lost}`)
+  results.push(summary)
+}
+console.log(JSON.stringify({ machine: { cores: os.cpus().length, node: process.version }, publishers: PUBLISHERS, messagesPerPublisher: MESSAGES, rounds: ROUNDS, results }, null, 2))

@@ -131,6 +131,9 @@ export class FlushLog {
     const split = row?.split == null ? this.split : JSON.parse(row.split) as { maxRecords: number, maxBytes: number }
     const lines: string[] = []
     for (const r of rows) for (const l of keptLines(r.lines, skips.get(r.id) ?? null)) lines.push(l)
+    // the claim's bytes bound the kept lines' bytes: within both limits the split is one part, and no
+    // line needs measuring (the usual flush). A caller without the claim's figures gets the full split.
+    if (lines.length === flush.records && flush.records <= split.maxRecords && flush.bytes <= split.maxBytes) return lines.length === 0 ? [] : [{ file: partFileName(flush, 0), lines }]
     return splitLines(lines, split.maxRecords, split.maxBytes).map((part, i) => ({ file: partFileName(flush, i), lines: part }))
   }
 
