@@ -13,12 +13,13 @@
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { STATE_DB, STATE_DIR, TABLES, TABLE_NAMES, type TableName, tableDir } from '../../contracts/lakehouse.js'
+import { STATE_DB, STATE_DIR, TABLE_NAMES, type TableName, tableDir } from '../../contracts/lakehouse.js'
 import { s3Key } from '../../common/storage-location.js'
 import { PipelineError } from '../errors.js'
 import type { RunLakehouse } from '../lakehouse.js'
 import { StateStore, type TableVersion } from '../state.js'
-import { DATA_FILE, FILES_DIR } from '../storage.js'
+import { FILES_DIR } from '../storage.js'
+import { DATA_FILE, publicationSteps, visibleNames } from '../visible-layout.js'
 import type { Bucket } from './bucket.js'
 import { Lease, leaseTiming } from './lease.js'
 
@@ -146,16 +147,21 @@ async function reconcileS3 (bucket: Bucket, location: S3Location, current: Reado
     const dirKey = `${s3Key(location, dir)}/`
     const objects = await bucket.list(dirKey)
     const visible = new Map(objects.filter((o) => !o.key.slice(dirKey.length).includes('/')).map((o) => [o.key.slice(dirKey.length), o]))
-    const desired = new Map<string, string>()
-    for (const file of current.get(table)?.files ?? []) desired.set(TABLES[table].appendOnly ? path.posix.basename(file) : DATA_FILE, file)
-    for (const [name, canonical] of desired) {
-      const seen = visible.get(name)
-      // an append-only part's name is its file's: if it is there, it is that file (copies land whole)
-      if (seen !== undefined && (TABLES[table].appendOnly || (await bucket.head(seen.key))?.metadata[SOURCE_META] === canonical)) continue
-      await bucket.copy(s3Key(location, canonical), `${dirKey}${name}`, { [SOURCE_META]: canonical })
-    }
+    const files = current.get(table)?.files ?? []
+    const desired = new Map(visibleNames(table, files))
+    const shown = new Map<string, string | undefined>()
     for (const [name, o] of visible) {
-      if (!desired.has(name) && (name.endsWith('.parquet') || name.endsWith('.tmp'))) doomed.push(o.key)
+      if (name.endsWith('.tmp')) { doomed.push(o.key); continue }
+      if (!name.endsWith('.parquet')) continue
+      // a part's or a delta's name is its file's: if it is there, it is that file (copies land whole);
+      // data.parquet says which file it copies in its metadata
+      const canonical = desired.get(name)
+      shown.set(name, name !== DATA_FILE ? canonical : (await bucket.head(o.key))?.metadata[SOURCE_META])
+    }
+    // in order, one at a time (visible-layout.ts: a reader listing the prefix sees a whole version)
+    for (const step of publicationSteps(table, files, shown)) {
+      if (step.action === 'remove') await bucket.delete([`${dirKey}${step.name}`])
+      else await bucket.copy(s3Key(location, step.canonical!), `${dirKey}${step.name}`, { [SOURCE_META]: step.canonical! })
     }
     const filesPrefix = `${dirKey}${FILES_DIR}/`
     for (const o of objects) {
