@@ -124,11 +124,11 @@ export async function readCustomerLanding (landingDir: string, state: StateStore
 }
 
 /** The customer records of customer_landing rows (a view, or Parquet parts), those read by a run up to `upTo`. */
-export async function readCustomerRows (engine: SqlEngine, source: { view: string } | { files: readonly string[] }, upTo: number): Promise<CustomerRecord[]> {
+export async function readCustomerRows (engine: SqlEngine, source: { view: string } | { files: readonly string[] }, upTo: number, where?: string): Promise<CustomerRecord[]> {
   const from = 'view' in source ? source.view : `read_parquet(${sqlStringList(source.files)})`
   if ('files' in source && source.files.length === 0) return []
   const rows = await engine.rows<{ email: string, serialNumber: string, lastUpdateDate: number | null, shareWithResearchAsOfDate: number | null, _run: number, _file: string, _line: number }>(
-    `SELECT email, serialNumber, lastUpdateDate, shareWithResearchAsOfDate, _run, _file, _line FROM ${from} WHERE _run <= ${Math.trunc(upTo)}`)
+    `SELECT email, serialNumber, lastUpdateDate, shareWithResearchAsOfDate, _run, _file, _line FROM ${from} WHERE _run <= ${Math.trunc(upTo)}${where === undefined ? '' : ` AND (${where})`}`)
   return rows.map((r) => ({
     email: r.email,
     serialNumber: r.serialNumber,
@@ -140,14 +140,17 @@ export async function readCustomerRows (engine: SqlEngine, source: { view: strin
   }))
 }
 
-/** Whether record a is more recent than b: larger lastUpdateDate (none is oldest), then later run, file, line. */
+/**
+ * Whether record a is more recent than b, as customer_landing_to_trusted.sql ranks them: larger
+ * lastUpdateDate (none is oldest), then later file by name, later line, later run.
+ */
 function newer (a: CustomerRecord, b: CustomerRecord): boolean {
   const da = a.lastUpdateDate ?? -Infinity
   const db = b.lastUpdateDate ?? -Infinity
   if (da !== db) return da > db
-  if (a.run !== b.run) return a.run > b.run
   if (a.file !== b.file) return a.file > b.file
-  return a.line > b.line
+  if (a.line !== b.line) return a.line > b.line
+  return a.run > b.run
 }
 
 /** Each customer's (email's) latest record. */

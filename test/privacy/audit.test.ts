@@ -159,7 +159,7 @@ t.test('customer records: unreadable lines skipped, the latest record by lastUpd
   t.same(records.map((r) => [r.email, r.line]), [['a@x', 1], ['a@x', 7]], 'b@x has an out-of-range date; the rest do not parse or lack a field')
   t.equal(latestRecords(records).get('a@x')?.shareWithResearchAsOfDate, null, 'a tie on lastUpdateDate goes to the later line')
   const earlierRun = parseCustomerLines(c('a@x', { shareWithResearchAsOfDate: T0 }), 'customer/landing/z.json', 2)
-  t.equal(latestRecords([...records, ...earlierRun]).get('a@x')?.line, 7, 'the later run wins a tie over a later file name')
+  t.same(latestRecords([...records, ...earlierRun]).get('a@x'), { ...earlierRun[0] }, 'a later file name wins a tie over a later run (the order customer_landing_to_trusted.sql ranks by: of the files, not of the runs)')
   const f = auditRows([{ user: 'a@x', serialNumber: 's-a@x', sensorReadingTime: T0, timestamp: T0 }], records, { runId: 3, startedAtMs: T0 + 1, consentPolicy: 'seed' })
   t.match(f, { ok: false, violations: 2, byReason: { no_consent: 2 } })
 })
