@@ -21,11 +21,16 @@ export function tableColumns (table: TableName): Column[] {
   }
 }
 
-export async function defineTableView (engine: SqlEngine, table: TableName, files: readonly string[]): Promise<void> {
-  const body = files.length > 0
+/** A table's rows from these files (engine paths) as a query, with the table's columns; none: no rows. */
+export function tableQuery (table: TableName, files: readonly string[]): string {
+  return files.length > 0
     ? `SELECT ${tableColumns(table).map(([name]) => quoteIdent(name)).join(', ')} FROM read_parquet(${sqlStringList(files)})`
     : `SELECT ${tableColumns(table).map(([name, type]) => `CAST(NULL AS ${type}) AS ${quoteIdent(name)}`).join(', ')} WHERE false`
-  await engine.exec(`CREATE OR REPLACE VIEW ${table} AS ${body}`)
+}
+
+/** The view `name` (the table's own name unless given) over these files. */
+export async function defineTableView (engine: SqlEngine, table: TableName, files: readonly string[], name: string = table): Promise<void> {
+  await engine.exec(`CREATE OR REPLACE VIEW ${name} AS ${tableQuery(table, files)}`)
 }
 
 export async function defineAllViews (engine: SqlEngine, files: ReadonlyMap<TableName, readonly string[]>): Promise<void> {

@@ -27,6 +27,8 @@ export interface RunReport {
   engine?: 'duckdb' | 'spark'
   lakehouse: string
   options: { consentPolicy: string, mlJoin: string, fullRefresh: boolean }
+  /** the earliest research consent dated after the run's start: from then on a run recomputes even with nothing new */
+  consentDueMs?: number | null
   newFiles: Record<DatasetName, number>
   read: Record<DatasetName, { records: number, quarantined: number, fastFiles: number, lineFiles: number, erased?: number }>
   counts: Counts

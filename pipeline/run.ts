@@ -6,12 +6,12 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { DATASETS, DATASET_NAMES, type DatasetName } from '../contracts/datasets.js'
-import { ACCOUNTING_QUERIES, CROSS_CUSTOMER_QUERY, JOBS } from '../contracts/jobs.js'
+import { JOBS } from '../contracts/jobs.js'
 import { STATE_DB, TABLE_NAMES, type TableName, landingTableOf, quarantineTableOf } from '../contracts/lakehouse.js'
 import { s3Key } from '../common/storage-location.js'
-import { defineTableView } from './catalog.js'
+import { defineTableView, tableQuery } from './catalog.js'
 import { type PipelineConfig, type PausePoint, transformOptions } from './config.js'
-import { type SqlEngine, createDuckDbEngine, sqlString } from './engine/duckdb.js'
+import { createDuckDbEngine, sqlString } from './engine/duckdb.js'
 import { PipelineError } from './errors.js'
 import { ingestDataset } from './landing/ingest.js'
 import { type RetiringFile, carryRetiredRows, deleteRetired, planRetirement } from './landing/retain.js'
@@ -19,12 +19,17 @@ import type { ScannedFile } from './landing/prescan.js'
 import { prescanFiles } from './landing/prescan-pool.js'
 import { type LandingFile, scanLanding } from './landing/scan.js'
 import { type RunLakehouse, beginLocalRun } from './lakehouse.js'
-import { type DatasetAccounting, type RunReport, countsFromRows } from './report.js'
-import { type S3Session, openS3Session } from './s3/access.js'
+import { type RunReport, countsFromRows } from './report.js'
+import type { S3Session } from './s3/access.js'
 import { type LandingObject, downloadLanding, listLandingObjects, objectIdentity } from './s3/landing.js'
 import { beginS3Run } from './s3/lakehouse.js'
+import { runStartMs } from './privacy/audit.js'
 import { loadSql } from './sql.js'
-import { auditRunResult, runStartMs } from './privacy/audit.js'
+import type { ZoneContext } from './zones/context.js'
+import { accountFully, accountIncrementally } from './zones/accounting.js'
+import { checkFully, checkIncrementally } from './zones/checks.js'
+import { promoteFully } from './zones/full.js'
+import { promoteIncrementally } from './zones/incremental.js'
 import { type KnownFile, type NewLandingFile, type StateStore, type TableVersion, fileIdentity } from './state.js'
 import { newTableFile } from './storage.js'
 import { removeCoveredRows } from './privacy/covered-rows.js'
@@ -39,7 +44,7 @@ export interface RunHooks {
 export async function runPipeline (config: PipelineConfig, hooks: RunHooks = {}): Promise<RunReport> {
   const progress = hooks.onProgress ?? (() => {})
   const runOptions = { ...transformOptions(config), fullRefresh: config.fullRefresh }
-  const s3 = config.landing.kind === 's3' || config.lakehouse.kind === 's3' ? openS3Session(config.s3) : undefined
+  const s3 = config.landing.kind === 's3' || config.lakehouse.kind === 's3' ? (await import('./s3/access.js')).openS3Session(config.s3) : undefined
   let lakehouse: RunLakehouse | undefined
   try {
     const started = performance.now()
@@ -144,7 +149,10 @@ async function promote (
   const newFiles = Object.fromEntries(DATASET_NAMES.map((d) => [d, fresh.filter((f) => f.dataset === d).length])) as Record<DatasetName, number>
   const emptyRead = Object.fromEntries(DATASET_NAMES.map((d) => [d, { records: 0, quarantined: 0, fastFiles: 0, lineFiles: 0 }])) as RunReport['read']
 
-  if (fresh.length === 0 && !optionsChanged && !config.fullRefresh && current.size > 0) {
+  // a consent dated in the future comes due with nothing new in landing: its customer enters trusted then
+  const due = await state.consentDueMs()
+  const consentCameDue = typeof due === 'number' && Date.now() >= due
+  if (fresh.length === 0 && !optionsChanged && !config.fullRefresh && !consentCameDue && current.size > 0) {
     const report: RunReport = {
       runId, status: 'unchanged', lakehouse: location, options: runOptions, newFiles, read: emptyRead,
       counts: countsFromRows(new Map([...current].map(([k, v]) => [k, v.rows]))),
@@ -153,6 +161,7 @@ async function promote (
     }
     const previous = (await state.runs(5)).find((r) => r.status === 'ok')?.report as RunReport | undefined
     report.accounting = previous?.accounting ?? null
+    if (due !== undefined) report.consentDueMs = due
     report.warnings = { crossCustomerPairs: previous?.warnings.crossCustomerPairs ?? null, ...landingWarnings(listed) }
     if (previous?.audit !== undefined) report.audit = previous.audit
     const retiring = await planRetention(config, listed, known, touched, state, report)
@@ -180,6 +189,7 @@ async function promote (
 
     // 1. landing and quarantine: one new part each per dataset with new records
     const read = emptyRead
+    const newLandingParts = new Map<TableName, string>()
     const registry: NewLandingFile[] = [...touched]
     const erased = Object.fromEntries(DATASET_NAMES.map((d) => [d, { records: 0, quarantined: 0 }])) as ErasedCounts
     for (const dataset of DATASET_NAMES) {
@@ -228,6 +238,7 @@ async function promote (
       ] as Array<[TableName, string, boolean, number]>) {
         const base = config.fullRefresh ? undefined : current.get(table)
         if (wrote) written.push(part)
+        if (wrote && table === landingTable) newLandingParts.set(table, part)
         if (wrote || base === undefined) {
           versions.set(table, {
             table,
@@ -259,31 +270,48 @@ async function promote (
     t = lap('views', t)
     await pause(config, 'ingest')
 
-    // 2. the five jobs, each one SELECT from sql/, written as the next version of its table
+    // 2. the five jobs: over what is new when the previous run's tables carry over (same options, no
+    // full refresh), else each one SELECT from sql/ over every landing record
     // consent counts from its date on: a record dated after this run's start has not consented yet
     const runStartedMs = await runStartMs(state, runId)
     await engine.exec(`CREATE OR REPLACE VIEW pipeline_options AS SELECT ${sqlString(config.consentPolicy)} AS consent_policy, ${sqlString(config.mlJoin)} AS ml_join, CAST(${runStartedMs} AS BIGINT) AS run_started_ms`)
-    for (const [i, job] of JOBS.entries()) {
-      progress(`job ${i + 1}/${JOBS.length} ${job.name}`)
-      const file = fileOf(job.output)
-      const [{ Count: rows }] = await engine.rows<{ Count: number }>(`COPY (${loadSql(job.name)}) TO ${sqlString(uri(file))} (FORMAT parquet)`)
-      written.push(file)
-      versions.set(job.output, { table: job.output, version: nextVersion(job.output), runId, rows: Number(rows), files: [file] })
-      await defineTableView(engine, job.output, [uri(file)])
-      t = lap(`job:${job.name}`, t)
+    const zoneContext: ZoneContext = {
+      engine, runId, uri, current, newLandingParts,
+      // not known (a run of an earlier release or of Spark made the tables): assume it may
+      customersMayChange: newLandingParts.has('customer_landing') || consentCameDue || due === undefined,
+      newFile: (table, kind) => newTableFile(table, runId, nextVersion(table), lakehouse.fileTag, kind)
     }
+    // the previous tables carry over only as the previous run of these jobs left them: with its
+    // figures, and a passing audit (after an erasure, or a table written by anything else, or a
+    // failed audit, the jobs run over every record again)
+    const previous = !config.fullRefresh && !optionsChanged && JOBS.every((job) => current.has(job.output)) ? await state.carriedFigures() : undefined
+    const incremental = previous !== undefined && previous.audit.ok
+    const lapJob = (name: string): void => { t = lap(name, t) }
+    const zones = incremental
+      ? await promoteIncrementally(zoneContext, { lap: lapJob })
+      : await promoteFully(zoneContext, { onJob: (name, i) => { progress(`job ${i + 1}/${JOBS.length} ${name}`) }, lap: lapJob })
+    for (const v of zones.versions) versions.set(v.table, v)
+    written.push(...zones.written)
 
-    // 3. accounting: every valid landing record is trusted or filtered out for a named reason
+    // 3. accounting: every valid landing record is trusted or filtered out for a named reason; an
+    // incremental run counts from the previous run's figures when nothing else (an erasure) changed them
     progress('accounting')
     const rowsOf = (table: TableName): number => effective(table)?.rows ?? 0
     const committedErased = config.fullRefresh ? {} : await state.erasedCounts()
     const erasedTotal = (d: DatasetName): number => (committedErased[d]?.records ?? 0) + erased[d].records
-    const accounting = await account(engine, rowsOf, erasedTotal)
-    const [{ pairs }] = await engine.rows<{ pairs: number }>(loadSql(CROSS_CUSTOMER_QUERY))
+    const accounting = incremental
+      ? await accountIncrementally(engine, { previous: previous!.accounting, previousLanding: (table) => tableQuery(table, (current.get(table)?.files ?? []).map(uri)) }, rowsOf, erasedTotal)
+      : await accountFully(engine, rowsOf, erasedTotal)
     t = lap('accounting', t)
-    // 3b. privacy audit of the new machine-learning table, from the landing records: a failure flags the run, it does not block it
+    // 3b. cross-customer pairs, and the privacy audit of the new machine-learning table from the
+    // landing records: a failure flags the run, it does not block it
     progress('privacy audit')
-    const audit = await auditRunResult(engine, { runId, startedAtMs: runStartedMs, consentPolicy: config.consentPolicy })
+    const auditRun = { runId, startedAtMs: runStartedMs, consentPolicy: config.consentPolicy }
+    const checks = incremental
+      ? await checkIncrementally(engine, auditRun, previous!, rowsOf('machine_learning_curated'))
+      : await checkFully(engine, auditRun)
+    const { crossCustomerPairs: pairs, audit } = checks
+    const [{ due: consentDueMs }] = await engine.rows<{ due: number | null }>(loadSql('consent_due'))
     t = lap('audit', t)
     await pause(config, 'jobs')
 
@@ -293,7 +321,7 @@ async function promote (
     closeEngine()
     const counts = countsFromRows(new Map(TABLE_NAMES.map((table) => [table, rowsOf(table)])))
     const report: RunReport = {
-      runId, status: 'ok', lakehouse: location, options: runOptions, newFiles, read, counts, accounting,
+      runId, status: 'ok', lakehouse: location, options: runOptions, consentDueMs, newFiles, read, counts, accounting,
       warnings: { crossCustomerPairs: Number(pairs), ...landingWarnings(listed) }, audit,
       // as stored at the commit (the returned report has the whole run, publication included)
       durationMs: Math.round(performance.now() - started), timingsMs: timings
@@ -332,33 +360,6 @@ async function retire (config: PipelineConfig, retiring: RetiringFile[] | undefi
   report.retention = landing.kind === 's3'
     ? await deleteRetired(retiring, s3!.bucket(landing.bucket), landing)
     : await deleteRetired(retiring)
-}
-
-async function account (engine: SqlEngine, rowsOf: (t: TableName) => number, erasedOf: (d: DatasetName) => number): Promise<Record<DatasetName, DatasetAccounting>> {
-  const result = {} as Record<DatasetName, DatasetAccounting>
-  for (const dataset of DATASET_NAMES) {
-    const rows = await engine.rows<{ reason: string, records: number }>(loadSql(ACCOUNTING_QUERIES[dataset]))
-    const byReason = Object.fromEntries(rows.map((r) => [r.reason, Number(r.records)]))
-    // records a tombstone covered left the landing table but were received: they count as filtered out
-    const erased = erasedOf(dataset)
-    const landing = rowsOf(landingTableOf(dataset)) + erased
-    const trusted = rowsOf(`${dataset}_trusted` as TableName)
-    const filtered: Record<string, number> = erased > 0 ? { erased } : {}
-    if (dataset === 'customer') {
-      for (const [reason, n] of Object.entries(byReason)) if (reason !== 'trusted') filtered[reason] = n
-    } else {
-      // rows that passed every rule but are not in trusted are the extra copies of exact duplicates
-      const { kept = 0, ...rest } = byReason
-      Object.assign(filtered, rest, { duplicate: kept - trusted })
-    }
-    const sum = trusted + Object.values(filtered).reduce((a, b) => a + b, 0)
-    if (sum !== landing || Object.values(filtered).some((n) => n < 0)) {
-      throw new PipelineError('PIPE_ERR_ACCOUNTING',
-        `${dataset}: landing ${landing} != trusted ${trusted} + filtered ${JSON.stringify(filtered)}; the tables were not committed`)
-    }
-    result[dataset] = { landing, trusted, filtered, quarantined: rowsOf(quarantineTableOf(dataset)) }
-  }
-  return result
 }
 
 async function pause (config: PipelineConfig, point: PausePoint): Promise<void> {

@@ -11,6 +11,8 @@ import { PipelineError } from './errors.js'
 import { loadSqlScript } from './sql.js'
 import { IDENTITY_KINDS, type IdentityKind, type Tombstone } from '../contracts/privacy.js'
 import type { DatasetName } from '../contracts/datasets.js'
+import type { DatasetAccounting } from './report.js'
+import type { RunAudit } from './privacy/audit.js'
 
 export interface TableVersion {
   table: TableName
@@ -31,6 +33,13 @@ export interface NewLandingFile extends KnownFile {
 
 /** Records a tombstone covered, per dataset: valid ones (filtered out as `erased`) and quarantined lines. */
 export type ErasedCounts = Record<DatasetName, { records: number, quarantined: number }>
+
+/** What the last run reported of its tables, for the next one to count on from (pipeline/zones). */
+export interface CarriedFigures {
+  accounting: Record<DatasetName, DatasetAccounting>
+  crossCustomerPairs: number
+  audit: RunAudit
+}
 
 /** A landing file retention deleted (its identity), with the run that read its rows. */
 export interface RetiredFile { path: string, sha256: string, dataset: string, runId: number }
@@ -228,6 +237,27 @@ export class StateStore {
   /** Inside a run: landing rewrites done (they leave the state at the run's commit). */
   async clearPendingRewrites (paths: readonly string[]): Promise<void> {
     for (const p of paths) await this.db.run('DELETE FROM pending_rewrites WHERE path = ?', [p])
+  }
+
+  /**
+   * The figures of the run that made the current tables, for an incremental run to count on from:
+   * undefined when there are none to trust (no such run, or an erasure changed the tables since).
+   */
+  async carriedFigures (): Promise<CarriedFigures | undefined> {
+    const row = await this.db.get<{ status: string, report: string | null }>(
+      "SELECT status, report FROM runs WHERE status IN ('ok', 'unchanged', 'erasure') ORDER BY id DESC LIMIT 1")
+    if (row === undefined || row.status === 'erasure' || row.report === null) return undefined
+    const report = JSON.parse(row.report) as { accounting?: CarriedFigures['accounting'] | null, warnings?: { crossCustomerPairs?: number | null }, audit?: CarriedFigures['audit'] }
+    const pairs = report.warnings?.crossCustomerPairs
+    if (report.accounting == null || typeof pairs !== 'number' || report.audit === undefined) return undefined
+    return { accounting: report.accounting, crossCustomerPairs: pairs, audit: report.audit }
+  }
+
+  /** When the last run's next research consent comes due (epoch ms; null: none is dated ahead; undefined: not known). */
+  async consentDueMs (): Promise<number | null | undefined> {
+    const row = await this.db.get<{ report: string | null }>("SELECT report FROM runs WHERE status IN ('ok', 'unchanged') ORDER BY id DESC LIMIT 1")
+    const due = row?.report == null ? undefined : (JSON.parse(row.report) as { consentDueMs?: number | null }).consentDueMs
+    return typeof due === 'number' || due === null ? due : undefined
   }
 
   async lastOptions (): Promise<Record<string, unknown> | undefined> {

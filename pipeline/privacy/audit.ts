@@ -197,9 +197,10 @@ export interface RunAudit {
  * Inside a run, after its jobs: the customer records from the run's customer_landing view (all of
  * them are as of this run), the rows from its machine_learning_curated view.
  */
-export async function auditRunResult (engine: SqlEngine, run: AuditRun): Promise<RunAudit> {
-  const records = await readCustomerRows(engine, { view: 'customer_landing' }, run.runId)
-  const f = await auditTable(engine, 'machine_learning_curated', records, run, { limit: 0 })
+/** `customers`: a condition on customer_landing that keeps every record of each customer the rows can name (all, when absent). */
+export async function auditRunResult (engine: SqlEngine, run: AuditRun, from = 'machine_learning_curated', customers?: string): Promise<RunAudit> {
+  const records = await readCustomerRows(engine, { view: 'customer_landing' }, run.runId, customers)
+  const f = await auditTable(engine, from, records, run, { limit: 0 })
   return { ok: f.ok, rows: f.rows, violations: f.violations, byReason: f.byReason }
 }
 
