@@ -2,7 +2,8 @@
 // AWS_SECRET_ACCESS_KEY, a profile, an instance role), AWS_REGION, and an endpoint from an option or
 // AWS_ENDPOINT_URL_S3 for an S3-compatible server, which then gets path-style addressing (a local
 // server has no per-bucket host names). Resolved once, at the composition root, then passed down.
-import { S3Client } from '@aws-sdk/client-s3'
+import { createRequire } from 'node:module'
+import type { S3Client } from '@aws-sdk/client-s3'
 import { LocationError } from './storage-location.js'
 
 export interface S3ConnectionConfig {
@@ -36,7 +37,11 @@ export function s3ConnectionFromEnv (env: NodeJS.ProcessEnv, endpointOption?: st
 }
 
 /** A client; credentials come from the SDK's chain unless given (a server we started ourselves). */
+// the AWS SDK takes a fifth of a second to load: a run on local folders never pays it
+const require = createRequire(import.meta.url)
+
 export function createS3Client (config: S3ConnectionConfig, credentials?: { accessKeyId: string, secretAccessKey: string }): S3Client {
+  const { S3Client } = require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3')
   // The SDK warns on stderr, once per process, that its releases from 2027 need Node 22: a
   // command's stderr is one line per error here, and package.json's range decides which SDK we get.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'

@@ -11,7 +11,6 @@ import { defineAllViews } from './catalog.js'
 import { type DuckDbS3Access, createDuckDbEngine } from './engine/duckdb.js'
 import { PipelineError } from './errors.js'
 import { type Counts, countsFromRows } from './report.js'
-import { openS3Session } from './s3/access.js'
 import { openS3StateForRead } from './s3/lakehouse.js'
 import { StateStore, type TableVersion } from './state.js'
 import { versionPaths } from './storage.js'
@@ -41,7 +40,7 @@ export async function openStateForRead (lakehouse: string, options: ReaderOption
     const state = await StateStore.open(location.path, { create: false })
     return { state, dispose: async () => { await state.close() } }
   }
-  const session = openS3Session(options.s3)
+  const session = (await import('./s3/access.js')).openS3Session(options.s3)
   try {
     const { state, dispose } = await openS3StateForRead(session.bucket(location.bucket), location)
     return { state, dispose: async () => { await dispose(); session.close() } }
@@ -72,7 +71,7 @@ export async function openSnapshot (lakehouse: string, options: ReaderOptions = 
     }
   }
   // the versions are all a reader needs of the state; the session stays open to read the files
-  const session = openS3Session(options.s3)
+  const session = (await import('./s3/access.js')).openS3Session(options.s3)
   try {
     const bucket = session.bucket(location.bucket)
     const { state, dispose } = await openS3StateForRead(bucket, location)

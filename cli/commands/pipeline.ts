@@ -11,7 +11,7 @@ import type { RunRow } from '../../pipeline/state.js'
 import { type Command, UsageError, durationFlag, logLevelFromEnv, oneOf, parse, wholeNumber } from '../args.js'
 import { createProgress } from '../progress.js'
 import { DEFAULT_LAKEHOUSE, DEFAULT_LANDING } from '../defaults.js'
-import { S3_OPTION, S3_USAGE, storageFlags } from './s3.js'
+import { S3_OPTION, S3_USAGE, storageFlags } from './s3-flags.js'
 import { loadPrivacyKey } from '../../common/privacy-key.js'
 
 const ENGINES = ['duckdb', 'spark'] as const

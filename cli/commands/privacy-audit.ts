@@ -2,7 +2,7 @@ import { PrivacyKeyError, loadPrivacyKey } from '../../common/privacy-key.js'
 import { auditLakehouse, formatAudit } from '../../pipeline/privacy/audit.js'
 import { type Command, UsageError, parse, wholeNumber } from '../args.js'
 import { DEFAULT_LAKEHOUSE } from '../defaults.js'
-import { S3_OPTION, S3_USAGE, storageFlags } from './s3.js'
+import { S3_OPTION, S3_USAGE, storageFlags } from './s3-flags.js'
 
 export const privacyAudit: Command = {
   name: 'privacy audit',

@@ -6,12 +6,11 @@ import { parseLocation, type StorageLocation } from '../../common/storage-locati
 import { createPipelineConfig } from '../../pipeline/config.js'
 import { ERASURE_PAUSE_POINTS, type ErasureReceipt, eraseCustomers } from '../../pipeline/privacy/erase.js'
 import { type Occurrence, type ScanPlace, scanPlaces, serialsInClear } from '../../pipeline/privacy/scan.js'
-import { openS3Session } from '../../pipeline/s3/access.js'
 import { openSnapshot, querySnapshot, openStateForRead } from '../../pipeline/snapshot.js'
 import { PipelineError } from '../../pipeline/errors.js'
 import { type Command, UsageError, durationFlag, oneOf, parse } from '../args.js'
 import { DEFAULT_LAKEHOUSE, DEFAULT_LANDING } from '../defaults.js'
-import { S3_OPTION, S3_USAGE, storageFlags } from './s3.js'
+import { S3_OPTION, S3_USAGE, storageFlags } from './s3-flags.js'
 import { checkGatewayStates, eraseGateways, GATEWAY_OPTIONS, GATEWAY_USAGE, reachesGateways } from './privacy-gateway.js'
 
 const PLACE_OPTIONS = {
@@ -115,7 +114,7 @@ tombstones).`,
     }
     // exit 0 only once every copy is gone: the same independent scan as verify, over the places named
     const s3Config = storageFlags(values, [['--landing', landingDir], ['--lakehouse', lakehouseDir]])
-    const s3 = s3Config === undefined ? undefined : openS3Session(s3Config)
+    const s3 = s3Config === undefined ? undefined : (await import('../../pipeline/s3/access.js')).openS3Session(s3Config)
     let left: Occurrence[]
     try {
       const serialHashes = new Set(tombstones.filter((x) => x.kind === 'serial').map((x) => x.hash))
@@ -158,7 +157,7 @@ function formatReceipt (r: ErasureReceipt): string {
 async function needlesFor (emails: string[], places: ScanPlace[], lakehouse: string, values: Record<string, unknown>) {
   const key = await loadPrivacyKey()
   const s3Config = storageFlags(values, places.map((p) => [`--${p.name.split(' ')[0]}`, p.location.kind === 's3' ? p.location.uri : p.location.path]))
-  const s3 = s3Config === undefined ? undefined : openS3Session(s3Config)
+  const s3 = s3Config === undefined ? undefined : (await import('../../pipeline/s3/access.js')).openS3Session(s3Config)
   const serials = await serialsInClear(places, emails, s3)
   const serialHashes = new Set<string>()
   const read = await openStateForRead(lakehouse, { s3: s3Config })

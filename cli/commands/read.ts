@@ -3,7 +3,7 @@ import { formatCountsTable } from '../../pipeline/report.js'
 import { type Command, UsageError, oneOf, parse } from '../args.js'
 import { FORMATS, formatRows } from '../format.js'
 import { DEFAULT_LAKEHOUSE } from '../defaults.js'
-import { S3_OPTION, S3_USAGE, storageFlags } from './s3.js'
+import { S3_OPTION, S3_USAGE, storageFlags } from './s3-flags.js'
 
 async function snapshotOf (values: { lakehouse?: string, 's3-endpoint'?: string }): Promise<Snapshot> {
   const lakehouse = values.lakehouse ?? DEFAULT_LAKEHOUSE

@@ -1,35 +1,15 @@
 // `stedi s3 setup` (what S3 needs, installed into .cache/: DuckDB's httpfs extension and the
-// versitygw server), `stedi s3 serve` (a local bucket for a user), and the S3 flags the pipeline and
-// reader commands share: a location is a folder or s3://BUCKET/PREFIX, anything else URI-shaped is a
-// usage error, and the connection follows the AWS conventions (environment, or --s3-endpoint).
+// versitygw server), `stedi s3 serve` (a local bucket for a user) and `stedi s3 ddl`. The S3 flags
+// the other commands share are in s3-flags.ts (this module loads the AWS SDK).
 import crypto from 'node:crypto'
 import path from 'node:path'
 import { CreateBucketCommand } from '@aws-sdk/client-s3'
-import { type S3ConnectionConfig, createS3Client, s3ConnectionFromEnv } from '../../common/s3-connection.js'
-import { LocationError, parseLocation } from '../../common/storage-location.js'
+import { createS3Client, s3ConnectionFromEnv } from '../../common/s3-connection.js'
+import { parseLocation } from '../../common/storage-location.js'
 import { VERSITYGW_VERSION, freePort, installVersitygw, installedVersitygw, startVersitygw, versitygwBinary } from '../../common/versitygw.js'
 import { HTTPFS_WHEEL, ensureHttpfs, httpfsPath } from '../../pipeline/s3/httpfs.js'
 import { loadSqlScript } from '../../pipeline/sql.js'
 import { type Command, UsageError, parse, wholeNumber } from '../args.js'
-
-export const S3_OPTION = { 's3-endpoint': { type: 'string' } } as const
-export const S3_USAGE = `  --s3-endpoint URL         an S3-compatible server for s3:// locations (default: AWS_ENDPOINT_URL_S3,
-                            else AWS S3); credentials and region from the AWS environment`
-
-/**
- * Checks --landing/--lakehouse values (a folder or s3://BUCKET/PREFIX) and, when one is in S3,
- * resolves the connection; a malformed location or endpoint is a usage error.
- */
-export function storageFlags (values: Record<string, unknown>, locations: Array<[flag: string, value: string]>): S3ConnectionConfig | undefined {
-  try {
-    const anyS3 = locations.map(([flag, value]) => parseLocation(value, flag)).some((l) => l.kind === 's3')
-    if (!anyS3 && values['s3-endpoint'] === undefined) return undefined
-    return s3ConnectionFromEnv(process.env, values['s3-endpoint'] as string | undefined)
-  } catch (err) {
-    if (err instanceof LocationError) throw new UsageError(err.message)
-    throw err
-  }
-}
 
 export const s3Setup: Command = {
   name: 's3 setup',

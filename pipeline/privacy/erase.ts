@@ -20,7 +20,7 @@ import type { PipelineConfig } from '../config.js'
 import { type SqlEngine, createDuckDbEngine, sqlStringList } from '../engine/duckdb.js'
 import { PipelineError } from '../errors.js'
 import { type RunLakehouse, beginLocalRun } from '../lakehouse.js'
-import { type S3Session, openS3Session } from '../s3/access.js'
+import type { S3Session } from '../s3/access.js'
 import { beginS3Run } from '../s3/lakehouse.js'
 import { type ErasedCounts, type NewLandingFile, type PendingRewrite, StateStore, type TableVersion } from '../state.js'
 import { removeCoveredRows } from './covered-rows.js'
@@ -121,7 +121,7 @@ export async function eraseCustomers (config: PipelineConfig, request: ErasureRe
   const emails = [...new Set(request.emails.map((e) => e.trim()).filter((e) => e !== ''))]
   if (emails.length === 0) throw new PipelineError('PIPE_ERR_BAD_OPTION', 'name at least one customer to erase (--email, or --emails FILE)')
   const erasedAt = request.erasedAt ?? Date.now()
-  const s3 = config.landing.kind === 's3' || config.lakehouse.kind === 's3' ? openS3Session(config.s3) : undefined
+  const s3 = config.landing.kind === 's3' || config.lakehouse.kind === 's3' ? (await import('../s3/access.js')).openS3Session(config.s3) : undefined
   const options = { erasure: { customers: emails.length } }
   let receipt: ErasureReceipt
   let tombstones: Tombstone[]
