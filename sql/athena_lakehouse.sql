@@ -3,8 +3,9 @@
 -- `npx stedi s3 ddl --lakehouse s3://my-bucket/lakehouse` prints this file with it filled in. Each
 -- table reads the Parquet objects directly under its prefix; the pipeline keeps its immutable files
 -- in `_files/` and its state in `_state/`, which Athena and Glue skip (names starting with `_`).
--- A version becomes visible object by object after a run commits: a table rebuilt each run is one
--- object, data.parquet, replaced whole; landing and quarantine tables grow by whole new parts.
+-- A version becomes visible object by object after a run commits: a trusted or curated table is one
+-- base object, data.parquet, and the deltas later runs appended (each whole); a base written again
+-- replaces them, the deltas removed newest first; landing and quarantine tables grow by whole new parts.
 -- Every column name is quoted with backticks: Athena's DDL reserves `user` and `timestamp`, and the
 -- lineage columns start with `_`. The database is not `stedi`, which sql/<dataset>_landing.sql gives
 -- the raw JSON landing tables of the same names.

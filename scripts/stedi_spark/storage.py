@@ -1,8 +1,9 @@
 """Where table files live and how a version becomes visible, as pipeline/storage.ts does it.
 
 Each table's files are immutable, in `<zone>/<table>/_files/`; the state names those of the current
-version. The visible layout is made after the state commits: `data.parquet` for a table rebuilt
-each run, `part-r<run>.parquet` for append-only tables. `reconcile` makes the visible layout match
+version. The visible layout is made after the state commits (pipeline/visible-layout.ts): a part's
+own name for append-only tables, `data.parquet` and the deltas' names for the others, changed in an
+order that keeps a reader whole. `reconcile` makes the visible layout match
 the state and removes files no retained version names.
 
 Two kinds of lakehouse: a local folder (LocalFiles: hard links, fsync, the state used in place,
@@ -207,8 +208,27 @@ def prepare_table_dirs(files):
         files.makedirs(f'{table_dir(table)}/{FILES_DIR}')
 
 
-def _visible_name(table, file):
-    return file.rsplit('/', 1)[-1] if is_append_only(table) else DATA_FILE
+def visible_names(table, files):
+    """The visible name of each file of a version (pipeline/visible-layout.ts): a part's own name; a
+    trusted or curated table's base is data.parquet and its deltas keep their names."""
+    if is_append_only(table):
+        return [(f.rsplit('/', 1)[-1], f) for f in files]
+    return [(DATA_FILE if i == 0 else f.rsplit('/', 1)[-1], f) for i, f in enumerate(files)]
+
+
+def publication_steps(table, files, shown):
+    """The changes that make a folder show the version's files, in the order that keeps a reader
+    whole (pipeline/visible-layout.ts): stale names newest first, then the base, then additions
+    oldest first. `shown` maps each visible name to the file it shows (None: not known)."""
+    desired = dict(visible_names(table, files))
+    stale = [n for n in shown if n not in desired or (n != DATA_FILE and shown[n] != desired[n])]
+    steps = [('remove', n, None) for n in sorted(stale, reverse=True)]
+    base = desired.get(DATA_FILE)
+    if base is not None and shown.get(DATA_FILE) != base:
+        steps.append(('place', DATA_FILE, base))
+    added = sorted((n, c) for n, c in desired.items() if n != DATA_FILE and (n in stale or shown.get(n) != c))
+    steps.extend(('place', n, c) for n, c in added)
+    return steps
 
 
 def reconcile(files, current, retained):
@@ -216,15 +236,22 @@ def reconcile(files, current, retained):
         directory = table_dir(table)
         files_dir = f'{directory}/{FILES_DIR}'
         files.makedirs(files_dir)
-        desired = {_visible_name(table, f): f for f in current.get(table, {}).get('files', [])}
-        for name, canonical in desired.items():
-            if not files.is_published(canonical, f'{directory}/{name}'):
-                files.publish(canonical, f'{directory}/{name}')
+        version_files = current.get(table, {}).get('files', [])
+        desired = dict(visible_names(table, version_files))
+        shown = {}
         for name in files.list(directory):
-            if name == FILES_DIR or name in desired:
+            if name == FILES_DIR:
                 continue
-            if name.endswith('.parquet') or name.endswith('.tmp'):
+            if name.endswith('.tmp'):
                 files.remove(f'{directory}/{name}')
+            elif name.endswith('.parquet'):
+                canonical = desired.get(name)
+                shown[name] = canonical if canonical is not None and files.is_published(canonical, f'{directory}/{name}') else None
+        for action, name, canonical in publication_steps(table, version_files, shown):
+            if action == 'remove':
+                files.remove(f'{directory}/{name}')
+            else:
+                files.publish(canonical, f'{directory}/{name}')
         for name in files.list(files_dir):
             if f'{files_dir}/{name}' not in retained:
                 files.remove(f'{files_dir}/{name}')

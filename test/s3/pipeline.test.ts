@@ -77,7 +77,7 @@ t.test('incremental by key, size and ETag: nothing new reads nothing; a new or r
   t.equal(added.counts.landing.customer, first.counts.landing.customer + 1)
 
   // the same key, new content: a new ETag, so a new identity
-  await putLanding(s3, 'in', 'customer', 'late.json', [customer('late@example.com', 'serial-late', { shareWithResearchAsOfDate: T0 }), customer('later@example.com', 'serial-later')])
+  await putLanding(s3, 'in', 'customer', 'late.json', [customer('late@example.com', 'serial-late', { shareWithResearchAsOfDate: T0 }), customer('later@example.com', 'serial-later', { shareWithResearchAsOfDate: T0 })])
   const rewritten = await runS3(s3, s3.uri('in'), lakehouse)
   t.same(rewritten.newFiles, { customer: 1, accelerometer: 0, step_trainer: 0 }, 'a rewritten object is read again')
   t.equal(rewritten.counts.landing.customer, first.counts.landing.customer + 3)
@@ -91,7 +91,8 @@ t.test('incremental by key, size and ETag: nothing new reads nothing; a new or r
     t.same(a, b, `${table}: incremental = one run`)
   }
 
-  // files no retained version names are gone from the bucket (two previous versions are kept)
+  // files no retained version names are gone from the bucket (two previous versions are kept; each
+  // of the three runs above changed customer_trusted, so each made a version of it)
   const files = (await keys(s3, 'lake/trusted/customer_trusted/_files/'))
   t.equal(files.length, 3, 'the current and two previous versions of a rebuilt table')
 })

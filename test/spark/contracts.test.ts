@@ -60,3 +60,24 @@ t.test('the state the Spark jobs create is the state the embedded pipeline creat
   await (await StateStore.open(fromPython, { create: false })).close()
   await python(open(fromNode))
 })
+
+t.test('the Spark jobs publish a version in the order the embedded pipeline does (pipeline/visible-layout.ts)', async (t) => {
+  const f = (table: string, name: string): string => `${tableDir(table as never)}/_files/${name}`
+  const cases: Array<[string, string[], Record<string, string | null>]> = [
+    ['accelerometer_trusted', [f('accelerometer_trusted', 'v000001-r000001.parquet'), f('accelerometer_trusted', 'delta-v000002-r000002.parquet'), f('accelerometer_trusted', 'delta-v000003-r000003.parquet')],
+      { 'data.parquet': f('accelerometer_trusted', 'v000001-r000001.parquet'), 'delta-v000002-r000002.parquet': f('accelerometer_trusted', 'delta-v000002-r000002.parquet') }],
+    ['machine_learning_curated', [f('machine_learning_curated', 'v000009-r000009.parquet')],
+      { 'data.parquet': f('machine_learning_curated', 'v000001-r000001.parquet'), 'delta-v000002-r000002.parquet': f('machine_learning_curated', 'delta-v000002-r000002.parquet'), 'delta-v000005-r000005.parquet': null, 'stray.parquet': null }],
+    ['accelerometer_landing', [f('accelerometer_landing', 'part-r000004-c.parquet'), f('accelerometer_landing', 'part-r000004.parquet')],
+      { 'part-r000001.parquet': f('accelerometer_landing', 'part-r000001.parquet'), 'part-r000002.parquet': f('accelerometer_landing', 'part-r000002.parquet') }],
+    ['customer_trusted', [f('customer_trusted', 'v000002-r000002.parquet')], {}]
+  ]
+  const { publicationSteps } = await import('../../pipeline/visible-layout.js')
+  const py = JSON.parse(await python(`import json; from stedi_spark.storage import publication_steps
+cases = json.loads(${JSON.stringify(JSON.stringify(cases))})
+print(json.dumps([[list(s) for s in publication_steps(table, files, shown)] for table, files, shown in cases]))`)) as Array<Array<[string, string, string | null]>>
+  for (const [i, [table, files, shown]] of cases.entries()) {
+    const ts = publicationSteps(table as never, files, new Map(Object.entries(shown).map(([k, v]) => [k, v ?? undefined])))
+    t.same(py[i], ts.map((s) => [s.action, s.name, s.canonical ?? null]), table)
+  }
+})
