@@ -261,7 +261,7 @@ async function promote (
 
     // 2. the five jobs, each one SELECT from sql/, written as the next version of its table
     // consent counts from its date on: a record dated after this run's start has not consented yet
-    const runStartedMs = await runStartMs(state, runId)
+    const runStartedMs = config.runStartedMs ?? await runStartMs(state, runId)
     await engine.exec(`CREATE OR REPLACE VIEW pipeline_options AS SELECT ${sqlString(config.consentPolicy)} AS consent_policy, ${sqlString(config.mlJoin)} AS ml_join, CAST(${runStartedMs} AS BIGINT) AS run_started_ms`)
     for (const [i, job] of JOBS.entries()) {
       progress(`job ${i + 1}/${JOBS.length} ${job.name}`)
