@@ -80,7 +80,7 @@ export async function verifyLakehouse (options: VerifyOptions): Promise<VerifyRe
   let t = performance.now()
   const lap = (name: string): void => { timings[name] = Math.round(performance.now() - t); t = performance.now() }
   const s3 = config.landing.kind === 's3' || config.lakehouse.kind === 's3' ? openS3Session(config.s3) : undefined
-  const work = await fs.mkdtemp(path.join(options.scratchDir ?? os.tmpdir(), 'stedi-verify-'))
+  const work = await workFolder(options.scratchDir ?? os.tmpdir())
   try {
     const lakehouse = path.join(work, 'lakehouse')
     const hashes = (side: 'current' | 'recomputed', table: TableName): string => path.join(work, 'hashes', `${side}-${table}.parquet`)
@@ -172,6 +172,33 @@ async function judgeTable (
       current: options.show(await extraRows(engine, table, files.current, ownCurrent, ownRecomputed, options.examples)),
       recomputed: options.show(await extraRows(engine, table, files.recomputed, ownRecomputed, ownCurrent, options.examples))
     }
+  }
+}
+
+const WORK_PREFIX = 'stedi-verify-'
+const OWNER_FILE = 'owner.pid'
+
+/**
+ * A folder of its own for the recomputation, in `parent`. The folders of verifies that were killed
+ * (their process is gone) go first: they may hold customers' rows, which an erasure would not reach.
+ */
+async function workFolder (parent: string): Promise<string> {
+  for (const name of await fs.readdir(parent).catch(() => [])) {
+    if (!name.startsWith(WORK_PREFIX)) continue
+    const owner = Number(await fs.readFile(path.join(parent, name, OWNER_FILE), 'utf8').catch(() => ''))
+    if (Number.isSafeInteger(owner) && owner > 0 && !isAlive(owner)) await fs.rm(path.join(parent, name), { recursive: true, force: true })
+  }
+  const work = await fs.mkdtemp(path.join(parent, WORK_PREFIX))
+  await fs.writeFile(path.join(work, OWNER_FILE), String(process.pid))
+  return work
+}
+
+function isAlive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 

@@ -2,6 +2,7 @@
 // lakehouse nor makes a run wait, and it compares the versions current when it started, whatever
 // runs commit meanwhile.
 import { spawn } from 'node:child_process'
+import fs from 'node:fs/promises'
 import path from 'node:path'
 import t from 'tap'
 import { type CliResult, STEDI_BIN, cli, killChild, linkPublished, startPausedRun, tempDir } from '../helpers/index.js'
@@ -33,7 +34,9 @@ t.test('verify holds nothing a run waits for: a run beside a paused verify, and 
   t.equal((await cli(['pipeline', 'run', ...places])).code, 0)
 
   // stopped by its test hook once it has its snapshot of the lakehouse
-  const paused = await startPausedRun(places, 'snapshot', { command: ['pipeline', 'verify'] })
+  const scratch = path.join(dir, 'scratch')
+  await fs.mkdir(scratch)
+  const paused = await startPausedRun([...places, '--scratch', scratch], 'snapshot', { command: ['pipeline', 'verify'] })
   t.teardown(async () => { await killChild(paused) })
   await linkPublished(landing, (_rel, i) => i === 4)
   const started = performance.now()
@@ -57,5 +60,7 @@ t.test('verify holds nothing a run waits for: a run beside a paused verify, and 
   }
   t.same(runs.map((r) => r.code), [0, 0], runs.map((r) => r.stderr).join(''))
   t.equal(await exited, 0, stdout + stderr)
-  t.equal((await cli(['pipeline', 'verify', ...places])).code, 0, 'and the lakehouse the runs left is equal too')
+  t.equal((await fs.readdir(scratch)).length, 1, 'a killed verify leaves its scratch folder')
+  t.equal((await cli(['pipeline', 'verify', ...places, '--scratch', scratch])).code, 0, 'and the lakehouse the runs left is equal too')
+  t.same(await fs.readdir(scratch), [], 'the next verify removes the killed one\'s folder with its own')
 })
