@@ -44,13 +44,17 @@ t.test('equal after several incremental runs, files added between them, and an u
   const batches = [(i: number) => i <= 3 || i === 10, (i: number) => (i >= 4 && i <= 6) || i === 11, (i: number) => (i >= 7 && i <= 9) || i === 12]
   for (const [n, batch] of batches.entries()) {
     await linkPublished(landing, (_rel, i) => batch(i))
+    // and lines the input rules quarantine, in each batch
+    await writeLanding(landing, 'step_trainer', `step_trainer-169134823${n}999.json`, ['{broken', { sensorReadingTime: T0, serialNumber: 'sn-q' }])
     const run = await cli(['pipeline', 'run', ...places])
     t.equal(run.code, 0, run.stderr)
     const r = await verify(places)
     t.equal(r.code, 0, `after run ${n + 1}: ${r.stderr}`)
     t.same(r.report?.drift, [], `after run ${n + 1}`)
   }
-  t.equal(table((await verify(places)).report, 'machine_learning_curated')?.current, 43681, 'all of the published data')
+  const all = (await verify(places)).report
+  t.equal(table(all, 'machine_learning_curated')?.current, 43681, 'all of the published data')
+  t.equal(table(all, 'step_trainer_quarantine')?.current, 6, 'and the quarantined lines')
   t.match((await cli(['pipeline', 'run', ...places, '--json'])).stdout, /"status":"unchanged"/)
   const after = await verify(places)
   t.equal(after.code, 0, after.stderr)
