@@ -11,6 +11,7 @@ interface Entry { name: string, summary: string, load: () => Promise<Command> }
 const COMMANDS: Entry[] = [
   { name: 'pipeline run', summary: 'promote landing -> trusted -> curated once and print the row-count table', load: async () => (await import('./commands/pipeline.js')).pipelineCommands[0] },
   { name: 'pipeline schedule', summary: 'run the pipeline every interval (logs one JSON line per run)', load: async () => (await import('./commands/pipeline.js')).pipelineCommands[1] },
+  { name: 'pipeline verify', summary: 'recompute the tables from landing and compare every row with the current ones (exit 0: equal)', load: async () => (await import('./commands/pipeline-verify.js')).pipelineVerify },
   { name: 'pipeline history', summary: 'list recent runs with their status, counts and timings', load: async () => (await import('./commands/pipeline.js')).pipelineCommands[2] },
   { name: 'spark setup', summary: 'create the Python environment of the Spark jobs (scripts/requirements.txt)', load: async () => (await import('./commands/spark.js')).sparkSetup },
   { name: 'spark package', summary: 'write the files a Glue deployment of the Spark jobs uploads (scripts, stedi_spark.zip, sql)', load: async () => (await import('./commands/spark.js')).sparkPackage },

@@ -45,6 +45,12 @@ export interface PipelineConfig {
    */
   readonly retainLandingMs?: number
   /**
+   * The instant consent is judged at (epoch ms; pipeline_options.run_started_ms): a research consent
+   * dated later is not given yet. Default: this run's start. `stedi pipeline verify` recomputes with
+   * the start of the run that built the tables it checks.
+   */
+  readonly runStartedMs?: number
+  /**
    * Test hook: stop after a phase and wait for a signal, so that tests can kill a run at a known
    * point (ingest: parts written; jobs: versions written; commit: committed, not yet published).
    */
@@ -72,6 +78,7 @@ export function createPipelineConfig (input: PipelineConfigInput): PipelineConfi
     keepVersions: input.keepVersions ?? 2,
     privacyKey: input.privacyKey,
     retainLandingMs: input.retainLandingMs,
+    runStartedMs: input.runStartedMs,
     pauseAfter: input.pauseAfter
   }
   if (!CONSENT_POLICIES.includes(config.consentPolicy)) bad(`--consent-policy must be one of ${CONSENT_POLICIES.join(', ')}, not ${String(config.consentPolicy)}`)
@@ -81,6 +88,7 @@ export function createPipelineConfig (input: PipelineConfigInput): PipelineConfi
   if (!Number.isInteger(config.keepVersions) || config.keepVersions < 0) bad('keepVersions must be 0 or more')
   if (!Number.isFinite(config.waitMs) || config.waitMs < 0) bad('wait must be 0 or more milliseconds')
   if (config.retainLandingMs !== undefined && (!Number.isFinite(config.retainLandingMs) || config.retainLandingMs <= 0)) bad('--retain-landing must be a positive duration such as 30d')
+  if (config.runStartedMs !== undefined && !Number.isSafeInteger(config.runStartedMs)) bad('runStartedMs must be a whole number of epoch milliseconds')
   if (config.pauseAfter !== undefined && !PAUSE_POINTS.includes(config.pauseAfter)) bad(`pauseAfter must be one of ${PAUSE_POINTS.join(', ')}`)
   if (config.landingDir === config.lakehouseDir) bad('--landing and --lakehouse must be different folders')
   if ((landing.kind === 's3' || lakehouse.kind === 's3') && config.s3 === undefined) bad('s3:// locations need the S3 connection settings')

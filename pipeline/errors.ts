@@ -27,8 +27,9 @@ export const PIPELINE_ERRORS = Object.freeze({
   PIPE_ERR_RETENTION: 'the run committed, but landing files it retired could not be deleted',
   PIPE_ERR_LEASE_LOST: 'the run lost its lease on an S3 lakehouse and was not committed',
   PIPE_ERR_PRIVACY_KEY: 'the privacy key is missing, or is not the one the tombstones were made with',
-  PIPE_ERR_ERASURE_PENDING: 'an interrupted erasure still has landing files to rewrite (Spark jobs wait for it)',
-  PIPE_ERR_PRIVACY_REMAINS: 'an erased customer\'s data is still stored somewhere'
+  PIPE_ERR_ERASURE_PENDING: 'an interrupted erasure still has landing files to rewrite (Spark jobs and verify wait for it)',
+  PIPE_ERR_PRIVACY_REMAINS: 'an erased customer\'s data is still stored somewhere',
+  PIPE_ERR_VERIFY_DRIFT: 'the current tables differ from a recomputation from landing'
 } as const)
 
 export type PipelineErrorCode = keyof typeof PIPELINE_ERRORS

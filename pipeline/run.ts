@@ -273,7 +273,7 @@ async function promote (
     // 2. the five jobs: over what is new when the previous run's tables carry over (same options, no
     // full refresh), else each one SELECT from sql/ over every landing record
     // consent counts from its date on: a record dated after this run's start has not consented yet
-    const runStartedMs = await runStartMs(state, runId)
+    const runStartedMs = config.runStartedMs ?? await runStartMs(state, runId)
     await engine.exec(`CREATE OR REPLACE VIEW pipeline_options AS SELECT ${sqlString(config.consentPolicy)} AS consent_policy, ${sqlString(config.mlJoin)} AS ml_join, CAST(${runStartedMs} AS BIGINT) AS run_started_ms`)
     const zoneContext: ZoneContext = {
       engine, runId, uri, current, newLandingParts,

@@ -112,6 +112,11 @@ export async function linkPublished (landing: string, pick: (relPath: string, in
   return linked
 }
 
+/** A writable copy of the published landing files (for tests that erase or retire landing files). */
+export async function copyPublished (to: string): Promise<void> {
+  await fs.cp(PUBLISHED, to, { recursive: true, filter: (src) => !src.endsWith('README.md') })
+}
+
 /** Every file and folder below dir with its size, sorted: a folder's content, to compare before and after. */
 export async function fileTree (dir: string): Promise<string[]> {
   const out: string[] = []
