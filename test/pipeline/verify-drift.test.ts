@@ -43,10 +43,10 @@ t.test('drift: a row less, a row more, a row changed; named with exit 1, identit
   t.match(shown.stdout, /@test\.com/, '--show-identities prints the rows as they are')
 })
 
-// Today a tie between customer records of equal lastUpdateDate breaks by run, then file: a late file
-// whose name sorts first wins in the lakehouse and loses in a full refresh, and verify finds the
-// drift. Issue 14 makes the order a property of the files; this test holds it to that.
-t.test('a late customer file whose name sorts first: equal once ties break by file order', { todo: 'issue 14: customer ties break by run before file' }, async (t) => {
+// A tie between customer records of equal lastUpdateDate broke by run, then file: a late file whose
+// name sorts first won in the lakehouse and lost in a full refresh, and verify found the drift. The
+// order is now a property of the files (file, then line); this test holds it to that.
+t.test('a late customer file whose name sorts first: equal, ties break by file order', async (t) => {
   const dir = await tempDir(t)
   const landing = path.join(dir, 'landing')
   const places = ['--landing', landing, '--lakehouse', path.join(dir, 'lake')]
