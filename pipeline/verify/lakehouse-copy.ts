@@ -92,10 +92,16 @@ async function copyState (location: StorageLocation, file: string, s3: S3Session
 }
 
 /**
- * The run that built the current customer_trusted: the one that judged consent (the Spark jobs run
- * each job as a run of its own; the embedded engine builds every table in one).
+ * The run whose judgement of consent the tables hold. The embedded engine's latest run that made
+ * versions (status ok): an incremental run keeps customer_trusted's version when no customer record is new
+ * and no consent dated ahead has come due, so its tables are as of its own start even when
+ * customer_trusted is older. A Spark run runs each job as a run of its own: the one that built the
+ * current customer_trusted.
  */
-async function sourceRun (state: StateStore, runId: number, label: string): Promise<SourceRun> {
+async function sourceRun (state: StateStore, trustedRunId: number, label: string): Promise<SourceRun> {
+  const latest = (await state.runs(50)).find((r) => r.status === 'ok')
+  const embedded = latest !== undefined && latest.id >= trustedRunId && (latest.report as { engine?: string } | null)?.engine !== 'spark'
+  const runId = embedded ? latest.id : trustedRunId
   const run = await state.run(runId)
   const consentPolicy = run?.options.consentPolicy as ConsentPolicy
   const mlJoin = (run?.options.mlJoin ?? 'seed') as MlJoin
