@@ -30,6 +30,7 @@ import { accountFully, accountIncrementally } from './zones/accounting.js'
 import { checkFully, checkIncrementally } from './zones/checks.js'
 import { promoteFully } from './zones/full.js'
 import { promoteIncrementally } from './zones/incremental.js'
+import { compactParts } from './zones/compaction.js'
 import { type KnownFile, type NewLandingFile, type StateStore, type TableVersion, fileIdentity } from './state.js'
 import { newTableFile } from './storage.js'
 import { removeCoveredRows } from './privacy/covered-rows.js'
@@ -260,6 +261,13 @@ async function promote (
         versions.set(table, { ...v, rows: v.rows + rows, files: [...v.files, part] })
         written.push(part)
       }
+    }
+    // landing and quarantine keep at most MAX_PARTS parts (zones/compaction.ts)
+    for (const [table, v] of versions) {
+      if (!(table.endsWith('_landing') || table.endsWith('_quarantine'))) continue
+      const compacted = await compactParts(engine, v, newTableFile(table, runId, v.version, lakehouse.fileTag, 'compacted'), uri)
+      versions.set(table, compacted.version)
+      if (compacted.written !== undefined) written.push(compacted.written)
     }
     const effective = (table: TableName): TableVersion | undefined => versions.get(table) ?? current.get(table)
     for (const table of TABLE_NAMES) {
