@@ -308,7 +308,7 @@ async function promote (
     const committedErased = config.fullRefresh ? {} : await state.erasedCounts()
     const erasedTotal = (d: DatasetName): number => (committedErased[d]?.records ?? 0) + erased[d].records
     const accounting = incremental
-      ? await accountIncrementally(engine, { previous: previous!.accounting, previousLanding: (table) => tableQuery(table, (current.get(table)?.files ?? []).map(uri)) }, rowsOf, erasedTotal)
+      ? await accountIncrementally(engine, { previous: previous!.accounting, previousCustomers: tableQuery('customer_landing', (current.get('customer_landing')?.files ?? []).map(uri)), runId }, rowsOf, erasedTotal)
       : await accountFully(engine, rowsOf, erasedTotal)
     t = lap('accounting', t)
     // 3b. cross-customer pairs, and the privacy audit of the new machine-learning table from the

@@ -77,27 +77,23 @@ export async function accountFully (engine: SqlEngine, rowsOf: (t: TableName) =>
 export interface IncrementalAccountingInput {
   /** the previous run's accounting, as it committed it */
   previous: Record<DatasetName, DatasetAccounting>
-  /** each landing table's files before this run */
-  previousLanding: (table: TableName) => string
+  /** the customer landing table before this run (a query) */
+  previousCustomers: string
+  /** this run (its landing rows carry it as _run) */
+  runId: number
 }
 
 /**
- * Counted from the previous run's figures. The phones whose standing may have changed are the
- * changed customers and anyone a new customer record names; the trainers, the changed serial
- * numbers and the serial numbers of changed customers' and new records (before and after).
+ * Counted from the previous run's figures. The phones and trainers whose standing may have changed,
+ * and their landing rows, are what pipeline/zones/incremental.ts left (restanding_users and
+ * restanding_serials, <landing>_restanding): the changed customers and anyone a new customer record
+ * names; the changed serial numbers and those of changed customers' and new records (before and after).
  */
 export async function accountIncrementally (
   engine: SqlEngine, input: IncrementalAccountingInput, rowsOf: (t: TableName) => number, erasedOf: (d: DatasetName) => number
 ): Promise<Record<DatasetName, DatasetAccounting>> {
-  await engine.exec(`CREATE OR REPLACE TEMP TABLE restanding_users AS
-    SELECT email FROM changed_customers UNION SELECT email FROM customer_landing_new`)
-  await engine.exec(`CREATE OR REPLACE TEMP TABLE restanding_serials AS
-    SELECT serialNumber FROM changed_serials
-    UNION SELECT serialNumber FROM customer_landing_new
-    UNION SELECT serialNumber FROM customer_trusted_previous WHERE email IN (SELECT email FROM changed_customers)
-    UNION SELECT serialNumber FROM customer_trusted WHERE email IN (SELECT email FROM changed_customers)`)
   const before: Scope = {
-    customer_landing: input.previousLanding('customer_landing'),
+    customer_landing: input.previousCustomers,
     customer_trusted: 'SELECT * FROM customer_trusted_previous',
     customer_curated: 'SELECT * FROM customer_curated_previous'
   }
@@ -109,11 +105,12 @@ export async function accountIncrementally (
   ] as const) {
     const landing = landingTableOf(dataset) as 'accelerometer_landing' | 'step_trainer_landing'
     const inScope = `${key} IN (SELECT ${column} FROM ${restanding})`
-    // nobody's standing changed (new readings only): the new records alone, no look at the old ones
+    // their records as they stood before (those an earlier run read), and as they stand now with
+    // everyone else's new records; nobody's standing changed (new readings only): the new records alone
     const [{ n }] = await engine.rows<{ n: number }>(`SELECT count(*) AS n FROM ${restanding}`)
-    const old = Number(n) === 0 ? {} : await rawCounts(engine, dataset, { ...before, [landing]: `SELECT * FROM (${input.previousLanding(landing)}) WHERE ${inScope}` })
+    const old = Number(n) === 0 ? {} : await rawCounts(engine, dataset, { ...before, [landing]: `SELECT * FROM ${landing}_restanding WHERE _run <> ${input.runId}` })
     const now = await rawCounts(engine, dataset, {
-      [landing]: Number(n) === 0 ? `SELECT * FROM ${landing}_new` : `SELECT * FROM ${landing} WHERE ${inScope} UNION ALL SELECT * FROM ${landing}_new WHERE NOT ${inScope}`
+      [landing]: Number(n) === 0 ? `SELECT * FROM ${landing}_new` : `SELECT * FROM ${landing}_restanding UNION ALL SELECT * FROM ${landing}_new WHERE NOT ${inScope}`
     })
     const raw = addCounts(addCounts(rawFromReport(dataset, input.previous[dataset]), old, -1), now)
     result[dataset] = settleAccounting(dataset, raw, rowsOf, erasedOf(dataset))

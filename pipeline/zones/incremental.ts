@@ -60,6 +60,11 @@ export async function promoteIncrementally (ctx: ZoneContext, hooks: { lap?: (na
     await engine.exec('CREATE OR REPLACE TEMP TABLE changed_customers AS SELECT email FROM customer_trusted_previous WHERE false')
   }
   const changedCustomers = await count('changed_customers')
+  // whose readings may count otherwise now (a changed trusted row, or a new record: known now), read
+  // from landing once, for their trusted rows and for the accounting
+  await engine.exec(`CREATE OR REPLACE TEMP TABLE restanding_users AS
+    SELECT email FROM changed_customers UNION SELECT email FROM customer_landing_new`)
+  await restanding(ctx, 'accelerometer_landing', '"user"', 'restanding_users', 'email')
   await settle(ctx, 'customer_trusted', changedCustomers > 0 ? { rewrite: 'SELECT * FROM customer_trusted_next' } : undefined, versions, written)
   lap('job:customer_landing_to_trusted')
 
@@ -72,6 +77,13 @@ export async function promoteIncrementally (ctx: ZoneContext, hooks: { lap?: (na
   await engine.exec('CREATE OR REPLACE VIEW customer_curated AS SELECT * FROM customer_curated_next')
   await engine.exec(`CREATE OR REPLACE TEMP TABLE changed_serials AS ${loadSql('incremental_curated_changes')}`)
   const changedSerials = await count('changed_serials')
+  // the trainers: curated owners changed, or a changed customer's or a new record's serial (before and after)
+  await engine.exec(`CREATE OR REPLACE TEMP TABLE restanding_serials AS
+    SELECT serialNumber FROM changed_serials
+    UNION SELECT serialNumber FROM customer_landing_new
+    UNION SELECT serialNumber FROM customer_trusted_previous WHERE email IN (SELECT email FROM changed_customers)
+    UNION SELECT serialNumber FROM customer_trusted WHERE email IN (SELECT email FROM changed_customers)`)
+  await restanding(ctx, 'step_trainer_landing', 'serialNumber', 'restanding_serials', 'serialNumber')
   await settle(ctx, 'customer_curated', changedSerials > 0 ? { rewrite: 'SELECT * FROM customer_curated_next' } : undefined, versions, written)
   lap('job:customer_trusted_to_curated')
 
@@ -93,6 +105,13 @@ export async function promoteIncrementally (ctx: ZoneContext, hooks: { lap?: (na
   lap('job:trainer_trusted_to_curated')
 
   return { versions, written, scope: { changedCustomers, changedSerials, mlRemoved, mlAdded } }
+}
+
+/** `<landing>_restanding`: the landing rows whose key is in the table of keys (none read when it is empty). */
+async function restanding (ctx: ZoneContext, landing: string, key: string, keys: string, column: string): Promise<void> {
+  const [{ n }] = await ctx.engine.rows<{ n: number }>(`SELECT count(*) AS n FROM ${keys}`)
+  await ctx.engine.exec(`CREATE OR REPLACE TEMP TABLE ${landing}_restanding AS
+    SELECT * FROM ${Number(n) === 0 ? `${landing}_new WHERE false` : `${landing} WHERE ${key} IN (SELECT ${column} FROM ${keys})`}`)
 }
 
 /** The readings of one trusted table (its rule in sql/incremental_<dataset>_added.sql, whose output is `added`). */
