@@ -3,6 +3,9 @@
 // (valid UTF-8, no byte-order mark) and how many non-blank lines it has, which the fast path must
 // account for exactly. A file that is not valid UTF-8 is copied with each bad line marked, so that
 // only those lines are quarantined.
+// A file is read in chunks through one reused buffer, cut after their last line feed: a line feed
+// never falls inside a UTF-8 sequence, so every check and count on whole lines adds up to the same
+// result as on the whole file, and a big file costs a chunk of memory, not its size.
 import { createHash } from 'node:crypto'
 import { isUtf8 } from 'node:buffer'
 import fs from 'node:fs/promises'
@@ -23,42 +26,122 @@ export interface ScannedFile extends LandingFile {
 
 const LF = 0x0a
 const CR = 0x0d
+const BOM = Buffer.from([0xef, 0xbb, 0xbf])
 
-export async function prescanFile (file: LandingFile, scratchDir: string): Promise<ScannedFile> {
-  let content: Buffer
+/** Bytes read at a time: a 200 MB file is 50 reads, and the buffer stays small beside the engine's memory. */
+export const PRESCAN_CHUNK_BYTES = 4 * 1024 * 1024
+
+export async function prescanFile (file: LandingFile, scratchDir: string, chunkBytes = PRESCAN_CHUNK_BYTES): Promise<ScannedFile> {
+  const hash = createHash('sha256')
+  let head = Buffer.alloc(0)
+  let utf8 = true
+  let nonBlankLines = 0
+  let line = 1
+  // a dataset that keeps line numbers reads a copy in which each object carries its own; it is
+  // written as the file is read, and dropped if the file turns out not to be for the fast reader
+  const numbered = lineageColumns(file.dataset).some(([name]) => name === '_line')
+  let copy: { path: string, handle: fs.FileHandle } | undefined
   try {
-    content = await fs.readFile(file.absPath)
-  } catch (err) {
-    throw unreadable(file.absPath, err)
+    await readLineChunks(file.absPath, chunkBytes, (raw) => {
+      hash.update(raw)
+      if (head.length < BOM.length) head = Buffer.concat([head, raw.subarray(0, BOM.length - head.length)])
+    }, async (lines) => {
+      if (utf8 && !isUtf8(lines)) utf8 = false
+      const counted = countLines(lines)
+      nonBlankLines += counted.nonBlank
+      if (numbered && utf8 && !head.equals(BOM)) {
+        if (copy === undefined) {
+          await fs.mkdir(scratchDir, { recursive: true })
+          const tmp = path.join(scratchDir, `.numbering-${process.pid}-${Math.random().toString(36).slice(2)}.json`)
+          copy = { path: tmp, handle: await fs.open(tmp, 'w') }
+        }
+        await copy.handle.write(numberLines(lines, line))
+      }
+      line += counted.newlines
+    })
+  } finally {
+    await copy?.handle.close()
   }
-  const sha256 = createHash('sha256').update(content).digest('hex')
-  const utf8 = isUtf8(content)
-  const bom = content.length >= 3 && content[0] === 0xef && content[1] === 0xbb && content[2] === 0xbf
+  const sha256 = hash.digest('hex')
   let readPath = file.absPath
   if (!utf8) {
     readPath = path.join(scratchDir, `${sha256}.marked.json`)
     await fs.mkdir(scratchDir, { recursive: true })
-    await fs.writeFile(readPath, markInvalidLines(content))
+    await writeMarkedCopy(file.absPath, readPath, chunkBytes)
   }
-  let fastPath: string | null = utf8 && !bom ? file.absPath : null
-  if (fastPath !== null && lineageColumns(file.dataset).some(([name]) => name === '_line')) {
-    // a dataset that keeps line numbers reads a copy in which each object carries its own
-    fastPath = path.join(scratchDir, `${sha256}.numbered.json`)
-    await fs.mkdir(scratchDir, { recursive: true })
-    await fs.writeFile(fastPath, numberLines(content))
+  let fastPath: string | null = utf8 && !head.equals(BOM) ? file.absPath : null
+  if (numbered) {
+    if (fastPath !== null) {
+      fastPath = path.join(scratchDir, `${sha256}.numbered.json`)
+      // the copy exists: the last piece of lines (maybe empty) always comes
+      await fs.rename(copy!.path, fastPath)
+    } else if (copy !== undefined) {
+      await fs.rm(copy.path, { force: true })
+    }
   }
-  return { ...file, sha256, nonBlankLines: countNonBlankLines(content), fastPath, readPath }
+  return { ...file, sha256, nonBlankLines, fastPath, readPath }
 }
 
 /**
- * Writes `"_line":N` as the first member of every line that starts with '{'. A line that does not is
- * left alone (the fast reader then refuses the file, and the line path reads the original), and so
- * is an object that already has a _line member (the fast reader refuses the duplicate key).
+ * Reads a file through one buffer: `onRaw` sees every byte as read, `onLines` whole lines, each
+ * piece ending with a line feed, except the last (what follows the last line feed, maybe empty).
  */
-export function numberLines (content: Buffer): Buffer {
+async function readLineChunks (
+  absPath: string, chunkBytes: number, onRaw: (raw: Buffer) => void, onLines: (lines: Buffer) => Promise<void> | void
+): Promise<void> {
+  let handle: fs.FileHandle
+  try {
+    handle = await fs.open(absPath, 'r')
+  } catch (err) {
+    throw unreadable(absPath, err)
+  }
+  try {
+    const buffer = Buffer.allocUnsafe(chunkBytes)
+    // the end of a line cut by the chunk's end, copied out of the buffer before it is read into again
+    let carry: Buffer = Buffer.alloc(0)
+    for (;;) {
+      let n: number
+      try {
+        ({ bytesRead: n } = await handle.read(buffer, 0, chunkBytes, null))
+      } catch (err) {
+        throw unreadable(absPath, err)
+      }
+      if (n === 0) break
+      const chunk = buffer.subarray(0, n)
+      onRaw(chunk)
+      const first = chunk.indexOf(LF)
+      if (first === -1) { carry = Buffer.concat([carry, chunk]); continue }
+      const last = chunk.lastIndexOf(LF)
+      await onLines(carry.length === 0 ? chunk.subarray(0, first + 1) : Buffer.concat([carry, chunk.subarray(0, first + 1)]))
+      if (last > first) await onLines(chunk.subarray(first + 1, last + 1))
+      carry = Buffer.from(chunk.subarray(last + 1))
+    }
+    await onLines(carry)
+  } finally {
+    await handle.close()
+  }
+}
+
+/** The file with every line that is not valid UTF-8 marked (read again in chunks: rare, and may be big). */
+async function writeMarkedCopy (absPath: string, target: string, chunkBytes: number): Promise<void> {
+  const out = await fs.open(target, 'w')
+  try {
+    await readLineChunks(absPath, chunkBytes, () => {}, async (lines) => { await out.write(markInvalidLines(lines)) })
+  } finally {
+    await out.close()
+  }
+}
+
+/**
+ * Writes `"_line":N` as the first member of every line that starts with '{', N counting from
+ * `firstLine`. A line that does not is left alone (the fast reader then refuses the file, and the
+ * line path reads the original), and so is an object that already has a _line member (the fast
+ * reader refuses the duplicate key).
+ */
+export function numberLines (content: Buffer, firstLine = 1): Buffer {
   const out: Buffer[] = []
   let start = 0
-  for (let line = 1; start <= content.length; line++) {
+  for (let line = firstLine; start <= content.length; line++) {
     let end = content.indexOf(LF, start)
     if (end === -1) end = content.length
     let i = start
@@ -79,21 +162,28 @@ export function numberLines (content: Buffer): Buffer {
 }
 
 export function countNonBlankLines (content: Buffer): number {
-  let count = 0
+  return countLines(content).nonBlank
+}
+
+/** Line feeds, and lines with anything but spaces, tabs and carriage returns. */
+function countLines (content: Buffer): { newlines: number, nonBlank: number } {
+  let newlines = 0
+  let nonBlank = 0
   let start = 0
   while (start < content.length) {
     let end = content.indexOf(LF, start)
     if (end === -1) end = content.length
+    else newlines++
     for (let i = start; i < end; i++) {
       const byte = content[i]
-      if (byte !== 0x20 && byte !== 0x09 && byte !== CR) { count++; break }
+      if (byte !== 0x20 && byte !== 0x09 && byte !== CR) { nonBlank++; break }
     }
     start = end + 1
   }
-  return count
+  return { newlines, nonBlank }
 }
 
-function markInvalidLines (content: Buffer): Buffer {
+export function markInvalidLines (content: Buffer): Buffer {
   const out: Buffer[] = []
   let start = 0
   while (start <= content.length) {
