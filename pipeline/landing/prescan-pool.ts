@@ -25,7 +25,12 @@ export async function prescanFiles (
   const total = files.reduce((a, f) => a + f.size, 0)
   if (threads <= 1 || total < inPlaceBelowBytes) {
     const out: ScannedFile[] = []
-    for (const f of files) { out.push(await prescanFile(f, scratchDir)); onProgress?.(out.length) }
+    for (const f of files) {
+      out.push(prescanFile(f, scratchDir))
+      onProgress?.(out.length)
+      // the prescan is synchronous: let the event loop (a gateway in the same process) turn between files
+      await new Promise((resolve) => setImmediate(resolve))
+    }
     return out
   }
   const results = new Array<ScannedFile>(files.length)

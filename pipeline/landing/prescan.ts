@@ -8,7 +8,7 @@
 // result as on the whole file, and a big file costs a chunk of memory, not its size.
 import { createHash } from 'node:crypto'
 import { isUtf8 } from 'node:buffer'
-import fs from 'node:fs/promises'
+import fs from 'node:fs'
 import path from 'node:path'
 import type { LandingFile } from './scan.js'
 import { unreadable } from './scan.js'
@@ -31,7 +31,7 @@ const BOM = Buffer.from([0xef, 0xbb, 0xbf])
 /** Bytes read at a time: a 200 MB file is 50 reads, and the buffer stays small beside the engine's memory. */
 export const PRESCAN_CHUNK_BYTES = 4 * 1024 * 1024
 
-export async function prescanFile (file: LandingFile, scratchDir: string, chunkBytes = PRESCAN_CHUNK_BYTES): Promise<ScannedFile> {
+export function prescanFile (file: LandingFile, scratchDir: string, chunkBytes = PRESCAN_CHUNK_BYTES): ScannedFile {
   const hash = createHash('sha256')
   let head = Buffer.alloc(0)
   let utf8 = true
@@ -40,43 +40,43 @@ export async function prescanFile (file: LandingFile, scratchDir: string, chunkB
   // a dataset that keeps line numbers reads a copy in which each object carries its own; it is
   // written as the file is read, and dropped if the file turns out not to be for the fast reader
   const numbered = lineageColumns(file.dataset).some(([name]) => name === '_line')
-  let copy: { path: string, handle: fs.FileHandle } | undefined
+  let copy: { path: string, fd: number } | undefined
   try {
-    await readLineChunks(file.absPath, chunkBytes, (raw) => {
+    readLineChunks(file.absPath, chunkBytes, (raw) => {
       hash.update(raw)
       if (head.length < BOM.length) head = Buffer.concat([head, raw.subarray(0, BOM.length - head.length)])
-    }, async (lines) => {
+    }, (lines) => {
       if (utf8 && !isUtf8(lines)) utf8 = false
       const counted = countLines(lines)
       nonBlankLines += counted.nonBlank
       if (numbered && utf8 && !head.equals(BOM)) {
         if (copy === undefined) {
-          await fs.mkdir(scratchDir, { recursive: true })
+          fs.mkdirSync(scratchDir, { recursive: true })
           const tmp = path.join(scratchDir, `.numbering-${process.pid}-${Math.random().toString(36).slice(2)}.json`)
-          copy = { path: tmp, handle: await fs.open(tmp, 'w') }
+          copy = { path: tmp, fd: fs.openSync(tmp, 'w') }
         }
-        await copy.handle.write(numberLines(lines, line))
+        writeAll(copy.fd, numberLines(lines, line))
       }
       line += counted.newlines
     })
   } finally {
-    await copy?.handle.close()
+    if (copy !== undefined) fs.closeSync(copy.fd)
   }
   const sha256 = hash.digest('hex')
   let readPath = file.absPath
   if (!utf8) {
     readPath = path.join(scratchDir, `${sha256}.marked.json`)
-    await fs.mkdir(scratchDir, { recursive: true })
-    await writeMarkedCopy(file.absPath, readPath, chunkBytes)
+    fs.mkdirSync(scratchDir, { recursive: true })
+    writeMarkedCopy(file.absPath, readPath, chunkBytes)
   }
   let fastPath: string | null = utf8 && !head.equals(BOM) ? file.absPath : null
   if (numbered) {
     if (fastPath !== null) {
       fastPath = path.join(scratchDir, `${sha256}.numbered.json`)
       // the copy exists: the last piece of lines (maybe empty) always comes
-      await fs.rename(copy!.path, fastPath)
+      fs.renameSync(copy!.path, fastPath)
     } else if (copy !== undefined) {
-      await fs.rm(copy.path, { force: true })
+      fs.rmSync(copy.path, { force: true })
     }
   }
   return { ...file, sha256, nonBlankLines, fastPath, readPath }
@@ -85,13 +85,13 @@ export async function prescanFile (file: LandingFile, scratchDir: string, chunkB
 /**
  * Reads a file through one buffer: `onRaw` sees every byte as read, `onLines` whole lines, each
  * piece ending with a line feed, except the last (what follows the last line feed, maybe empty).
+ * Synchronous: the pool's workers do nothing else meanwhile, and a read through the thread pool
+ * per chunk left them waiting a fifth of their time.
  */
-async function readLineChunks (
-  absPath: string, chunkBytes: number, onRaw: (raw: Buffer) => void, onLines: (lines: Buffer) => Promise<void> | void
-): Promise<void> {
-  let handle: fs.FileHandle
+function readLineChunks (absPath: string, chunkBytes: number, onRaw: (raw: Buffer) => void, onLines: (lines: Buffer) => void): void {
+  let fd: number
   try {
-    handle = await fs.open(absPath, 'r')
+    fd = fs.openSync(absPath, 'r')
   } catch (err) {
     throw unreadable(absPath, err)
   }
@@ -102,7 +102,7 @@ async function readLineChunks (
     for (;;) {
       let n: number
       try {
-        ({ bytesRead: n } = await handle.read(buffer, 0, chunkBytes, null))
+        n = fs.readSync(fd, buffer, 0, chunkBytes, null)
       } catch (err) {
         throw unreadable(absPath, err)
       }
@@ -112,23 +112,27 @@ async function readLineChunks (
       const first = chunk.indexOf(LF)
       if (first === -1) { carry = Buffer.concat([carry, chunk]); continue }
       const last = chunk.lastIndexOf(LF)
-      await onLines(carry.length === 0 ? chunk.subarray(0, first + 1) : Buffer.concat([carry, chunk.subarray(0, first + 1)]))
-      if (last > first) await onLines(chunk.subarray(first + 1, last + 1))
+      onLines(carry.length === 0 ? chunk.subarray(0, first + 1) : Buffer.concat([carry, chunk.subarray(0, first + 1)]))
+      if (last > first) onLines(chunk.subarray(first + 1, last + 1))
       carry = Buffer.from(chunk.subarray(last + 1))
     }
-    await onLines(carry)
+    onLines(carry)
   } finally {
-    await handle.close()
+    fs.closeSync(fd)
   }
 }
 
+function writeAll (fd: number, data: Buffer): void {
+  for (let at = 0; at < data.length;) at += fs.writeSync(fd, data, at)
+}
+
 /** The file with every line that is not valid UTF-8 marked (read again in chunks: rare, and may be big). */
-async function writeMarkedCopy (absPath: string, target: string, chunkBytes: number): Promise<void> {
-  const out = await fs.open(target, 'w')
+function writeMarkedCopy (absPath: string, target: string, chunkBytes: number): void {
+  const out = fs.openSync(target, 'w')
   try {
-    await readLineChunks(absPath, chunkBytes, () => {}, async (lines) => { await out.write(markInvalidLines(lines)) })
+    readLineChunks(absPath, chunkBytes, () => {}, (lines) => { writeAll(out, markInvalidLines(lines)) })
   } finally {
-    await out.close()
+    fs.closeSync(out)
   }
 }
 
