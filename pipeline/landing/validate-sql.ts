@@ -17,10 +17,8 @@ export const quoteIdent = (name: string): string => `"${name.replaceAll('"', '""
 // `text` is the field's JSON text (NULL when absent or JSON null). JSON text that DuckDB has parsed
 // and written back is canonical: a number starts with '-' or a digit, a string with '"', and an
 // integer reads back unchanged through BIGINT. These checks are string tests and casts, not JSON
-// parses: on 2.4 M readings they cost a third of what json_type would. A number's first character
-// is tested with ranges, not `IN (45, 48, ...)`, which DuckDB runs as a join per field; an integer
-// needs no such test, its read-back (always '-' or a digit first) already is one.
-const numberStart = (text: string): string => `(ascii(${text}) BETWEEN 48 AND 57 OR ascii(${text}) = 45)`
+// parses: on 2.4 M readings they cost a third of what json_type would.
+const NUMBER_START = '(45, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57)'
 
 function kindCheck (kind: FieldKind, text: string, nonEmpty: boolean): string {
   let check: string
@@ -29,10 +27,10 @@ function kindCheck (kind: FieldKind, text: string, nonEmpty: boolean): string {
       check = nonEmpty ? `ascii(${text}) = 34 AND ${text} <> '""'` : `ascii(${text}) = 34`
       break
     case 'integer':
-      check = `CAST(TRY_CAST(${text} AS BIGINT) AS VARCHAR) = ${text}`
+      check = `ascii(${text}) IN ${NUMBER_START} AND CAST(TRY_CAST(${text} AS BIGINT) AS VARCHAR) = ${text}`
       break
     case 'number':
-      check = `${numberStart(text)} AND isfinite(TRY_CAST(${text} AS DOUBLE))`
+      check = `ascii(${text}) IN ${NUMBER_START} AND isfinite(TRY_CAST(${text} AS DOUBLE))`
       break
   }
   // a failed TRY_CAST is NULL; a check must be true or false, never NULL
