@@ -22,7 +22,7 @@ const COPIES = Number(process.env.BENCH_COPIES ?? 30)
 
 const log = (msg: string): void => { process.stderr.write(`${msg}\n`) }
 
-interface Sample { wallMs: number, maxRssMb: number, ml: number, timingsMs?: Record<string, number> }
+interface Sample { wallMs: number, maxRssMb: number, cpuMs: number, ml: number, timingsMs?: Record<string, number> }
 interface Case { name: string, landing: string }
 
 /** Every case, pipeline and plain DuckDB, round after round, so that a busier minute of the machine hits all of them. */
@@ -38,13 +38,14 @@ async function measureCases (cases: Case[]): Promise<Array<Record<string, unknow
             const m = await measureNode(path.join(ROOT, 'bin/stedi.js'), ['pipeline', 'run', '--landing', landing, '--lakehouse', out, '--json'])
             if (m.code !== 0) throw new Error(`pipeline failed: ${m.stderr}`)
             const report = JSON.parse(m.stdout) as { counts: { curated: { machine_learning: number } }, timingsMs: Record<string, number> }
-            samples[c].pipeline.push({ wallMs: m.wallMs, maxRssMb: m.maxRssMb, ml: report.counts.curated.machine_learning, timingsMs: report.timingsMs })
+            samples[c].pipeline.push({ wallMs: m.wallMs, maxRssMb: m.maxRssMb, cpuMs: m.cpuMs, ml: report.counts.curated.machine_learning, timingsMs: report.timingsMs })
           } else {
             const m = await measureNode(path.join(ROOT, 'bench/plain-duckdb.mjs'), [landing, out])
             if (m.code !== 0) throw new Error(`plain DuckDB failed: ${m.stderr}`)
-            samples[c].plain.push({ wallMs: m.wallMs, maxRssMb: m.maxRssMb, ml: (JSON.parse(m.stdout) as { machine_learning: number }).machine_learning })
+            samples[c].plain.push({ wallMs: m.wallMs, maxRssMb: m.maxRssMb, cpuMs: m.cpuMs, ml: (JSON.parse(m.stdout) as { machine_learning: number }).machine_learning })
           }
-          log(`${name} ${side} #${i + 1}: ${samples[c][side].at(-1)?.wallMs.toFixed(0)} ms`)
+          const last = samples[c][side].at(-1)!
+          log(`${name} ${side} #${i + 1}: ${last.wallMs.toFixed(0)} ms, ${last.cpuMs.toFixed(0)} ms CPU`)
         } finally {
           await fs.rm(out, { recursive: true, force: true })
         }
@@ -64,13 +65,16 @@ async function measureCases (cases: Case[]): Promise<Array<Record<string, unknow
       pipeline: { ...p, phasesMs },
       plainDuckdb: b,
       wallRatio: Number((p.wallMs / b.wallMs).toFixed(2)),
+      // the CPU ratio moves less than the wall ratio when others share the machine
+      cpuRatio: Number((p.cpuMs / b.cpuMs).toFixed(2)),
       ratios: samples[c].pipeline.map((s, i) => Number((s.wallMs / samples[c].plain[i].wallMs).toFixed(2)))
     }
   }))
 }
 
-const summary = (xs: Sample[]): { wallMs: number, maxRssMb: number, machineLearningRows: number } => ({
+const summary = (xs: Sample[]): { wallMs: number, cpuMs: number, maxRssMb: number, machineLearningRows: number } => ({
   wallMs: Math.round(median(xs.map((x) => x.wallMs))),
+  cpuMs: Math.round(median(xs.map((x) => x.cpuMs))),
   maxRssMb: Math.round(Math.max(...xs.map((x) => x.maxRssMb))),
   machineLearningRows: xs[0].ml
 })
@@ -90,7 +94,7 @@ async function measureS3Case (name: string, landing: string): Promise<Record<str
         try {
           const m = await measureNode(path.join(ROOT, 'bin/stedi.js'), ['pipeline', 'run', ...args, '--json'], s3.env)
           if (m.code !== 0) throw new Error(`${side} run failed: ${m.stderr}`)
-          sides[side].push({ wallMs: m.wallMs, maxRssMb: m.maxRssMb, ml: (JSON.parse(m.stdout) as { counts: { curated: { machine_learning: number } } }).counts.curated.machine_learning })
+          sides[side].push({ wallMs: m.wallMs, maxRssMb: m.maxRssMb, cpuMs: m.cpuMs, ml: (JSON.parse(m.stdout) as { counts: { curated: { machine_learning: number } } }).counts.curated.machine_learning })
           log(`${name} ${side} #${i + 1}: ${m.wallMs.toFixed(0)} ms`)
         } finally {
           await fs.rm(out, { recursive: true, force: true })
@@ -121,8 +125,8 @@ const results = process.env.BENCH_S3 === '1'
   ? [await measureS3Case('published', PUBLISHED), await measureS3Case(`x${COPIES}`, scaled)]
   : await measureCases(cases)
 console.log(JSON.stringify({ machine: { cores: os.cpus().length, node: process.version }, results }, null, 2))
-for (const r of results as Array<{ case: string, pipeline: Record<string, number>, plainDuckdb?: Record<string, number>, localDisk?: Record<string, number>, wallRatio: number }>) {
+for (const r of results as Array<{ case: string, pipeline: Record<string, number>, plainDuckdb?: Record<string, number>, localDisk?: Record<string, number>, wallRatio: number, cpuRatio?: number }>) {
   // S3 cases: the run in a bucket beside the same run on local disk; the others: beside plain DuckDB
   const other = r.localDisk ?? r.plainDuckdb!
-  log(`| ${r.case} | ${r.pipeline.wallMs} ms, ${r.pipeline.maxRssMb} MB | ${other.wallMs} ms, ${other.maxRssMb} MB | ${r.wallRatio}x | ${r.pipeline.machineLearningRows} |`)
+  log(`| ${r.case} | ${r.pipeline.wallMs} ms, ${r.pipeline.maxRssMb} MB | ${other.wallMs} ms, ${other.maxRssMb} MB | ${r.wallRatio}x | ${r.cpuRatio ?? '-'}x CPU | ${r.pipeline.machineLearningRows} |`)
 }
