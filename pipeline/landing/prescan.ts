@@ -96,7 +96,8 @@ function readLineChunks (absPath: string, chunkBytes: number, onRaw: (raw: Buffe
     throw unreadable(absPath, err)
   }
   try {
-    const buffer = Buffer.allocUnsafe(chunkBytes)
+    const buffer = spare?.length === chunkBytes ? spare : Buffer.allocUnsafe(chunkBytes)
+    spare = undefined
     // the end of a line cut by the chunk's end, copied out of the buffer before it is read into again
     let carry: Buffer = Buffer.alloc(0)
     for (;;) {
@@ -117,10 +118,15 @@ function readLineChunks (absPath: string, chunkBytes: number, onRaw: (raw: Buffe
       carry = Buffer.from(chunk.subarray(last + 1))
     }
     onLines(carry)
+    spare = buffer
   } finally {
     fs.closeSync(fd)
   }
 }
+
+// the last chunk buffer, kept for the next file: a new one per file is fresh memory, and its first
+// touch (page faults) cost as much as the reading of a landing file of a few hundred kilobytes
+let spare: Buffer | undefined
 
 function writeAll (fd: number, data: Buffer): void {
   for (let at = 0; at < data.length;) at += fs.writeSync(fd, data, at)
