@@ -1,9 +1,10 @@
-// Runs a command as a child process and measures its wall time and peak memory (max RSS). The
-// child reports its own rusage on exit through file descriptor 3, so no outside tool is needed.
+// Runs a command as a child process and measures its wall time, peak memory (max RSS) and CPU time
+// (user + system, all threads: on a shared machine less noisy than wall time). The child reports
+// its own rusage on exit through file descriptor 3, so no outside tool is needed.
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
-export interface Measurement { wallMs: number, maxRssMb: number, code: number | null, stdout: string, stderr: string }
+export interface Measurement { wallMs: number, maxRssMb: number, cpuMs: number, code: number | null, stdout: string, stderr: string }
 
 const REPORTER = fileURLToPath(new URL('./report-rusage.mjs', import.meta.url))
 
@@ -18,8 +19,8 @@ export async function measureNode (script: string, args: string[], env: NodeJS.P
   ;(child.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => { usage += d.toString() })
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
   const wallMs = performance.now() - started
-  const maxRssKb = usage === '' ? NaN : (JSON.parse(usage) as { maxRSS: number }).maxRSS
-  return { wallMs, maxRssMb: maxRssKb / 1024, code, stdout, stderr }
+  const { maxRSS = NaN, cpuUs = NaN } = usage === '' ? {} : JSON.parse(usage) as { maxRSS: number, cpuUs: number }
+  return { wallMs, maxRssMb: maxRSS / 1024, cpuMs: cpuUs / 1000, code, stdout, stderr }
 }
 
 export const median = (xs: number[]): number => {

@@ -1,6 +1,7 @@
 // Prescans many files at once: hashing is CPU work and the engine is idle meanwhile, so the files
-// are shared among worker threads (one per engine thread). A few files are done in place: a
-// worker's start costs more than they do.
+// are shared among worker threads (one per engine thread), the largest first, so that a big file
+// does not start last and keep one thread busy while the others wait. A few files are done in
+// place: a worker's start costs more than they do.
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { type ScannedFile, prescanFile } from './prescan.js'
@@ -24,18 +25,24 @@ export async function prescanFiles (
   const total = files.reduce((a, f) => a + f.size, 0)
   if (threads <= 1 || total < inPlaceBelowBytes) {
     const out: ScannedFile[] = []
-    for (const f of files) { out.push(await prescanFile(f, scratchDir)); onProgress?.(out.length) }
+    for (const f of files) {
+      out.push(prescanFile(f, scratchDir))
+      onProgress?.(out.length)
+      // the prescan is synchronous: let the event loop (a gateway in the same process) turn between files
+      await new Promise((resolve) => setImmediate(resolve))
+    }
     return out
   }
   const results = new Array<ScannedFile>(files.length)
   const workers = Array.from({ length: Math.min(threads, files.length) }, startWorker)
+  const order = files.map((_, i) => i).sort((a, b) => files[b].size - files[a].size)
   let next = 0
   let done = 0
   try {
     await Promise.all(workers.map(async (worker) => await new Promise<void>((resolve, reject) => {
       const send = (): void => {
         if (next >= files.length) { resolve(); return }
-        const id = next++
+        const id = order[next++]
         worker.postMessage({ id, file: files[id], scratchDir })
       }
       worker.on('message', (msg: { id: number, result?: ScannedFile, error?: { path: string, code: string } }) => {

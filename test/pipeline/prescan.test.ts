@@ -49,3 +49,51 @@ t.test('customer line numbers are the same through the fast reader and line by l
   t.same(await rows(a, sql), [{ email: 'a@test.com', _line: 1 }, { email: 'b@test.com', _line: 3 }, { email: 'c@test.com', _line: 4 }])
   t.same(await rows(a, sql), await rows(b, sql))
 })
+
+t.test('a file read in chunks gives what the whole file gives: hash, checks, counts and copies', async (t) => {
+  const { countNonBlankLines, markInvalidLines, numberLines, prescanFile } = await import('../../pipeline/landing/prescan.js')
+  const { createHash } = await import('node:crypto')
+  const { isUtf8 } = await import('node:buffer')
+  const long = `{"email": "${'é'.repeat(40)}@test.com", "serialNumber": "😀"}`
+  const bytes = (...parts: Array<string | number[]>): Buffer => Buffer.concat(parts.map((p) => typeof p === 'string' ? Buffer.from(p) : Buffer.from(p)))
+  const contents: Record<string, Buffer> = {
+    crlf: bytes('{"email": "a@test.com"}\r\n\r\n  { }\r\n', long, '\r\n\t \n[1]\n{"_line": 9}\n{\t"b":2}'),
+    'trailing-lf': bytes(long, '\n', long, '\n\n'),
+    bom: bytes([0xef, 0xbb, 0xbf], '{"a":1}\n{"b":2}\n'),
+    'bad-utf8': bytes('{"a":"', [0xc3], '"}\n{"b":"', [0xff, 0xfe], '"}\n', long, '\n{"c":"', [0xe2, 0x82], '\n'),
+    'blank-only': bytes(' \n\t\r\n\n'),
+    empty: bytes(),
+    tiny: bytes('{'),
+    'no-lf': bytes(long)
+  }
+  const landing = await tempDir(t)
+  for (const [name, content] of Object.entries(contents)) {
+    for (const dataset of ['customer', 'accelerometer'] as const) {
+      const file = await writeLanding(landing, dataset, `${dataset}-${name}.json`, [])
+      await fs.writeFile(file, content)
+      const [listed] = (await listLandingFiles(landing)).filter((f) => f.absPath === file)
+      const utf8 = isUtf8(content)
+      const bom = content.subarray(0, 3).equals(Buffer.from([0xef, 0xbb, 0xbf]))
+      const expected = {
+        sha256: createHash('sha256').update(content).digest('hex'),
+        nonBlankLines: countNonBlankLines(content),
+        fast: utf8 && !bom,
+        fastReads: !(utf8 && !bom) ? null : dataset === 'customer' ? numberLines(content).toString('latin1') : 'the file itself',
+        lineReads: (utf8 ? content : markInvalidLines(content)).toString('latin1'),
+        partialCopies: []
+      }
+      for (const chunkBytes of [1, 2, 3, 5, 8, 13, 64, 1 << 20]) {
+        const scratch = await tempDir(t)
+        const got = prescanFile(listed, scratch, chunkBytes)
+        t.same({
+          sha256: got.sha256,
+          nonBlankLines: got.nonBlankLines,
+          fast: got.fastPath !== null,
+          fastReads: got.fastPath === null ? null : got.fastPath === file ? 'the file itself' : (await fs.readFile(got.fastPath)).toString('latin1'),
+          lineReads: (await fs.readFile(got.readPath)).toString('latin1'),
+          partialCopies: (await fs.readdir(scratch)).filter((n) => n.startsWith('.'))
+        }, expected, `${dataset} ${name} in chunks of ${chunkBytes}`)
+      }
+    }
+  }
+})
