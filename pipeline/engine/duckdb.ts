@@ -30,6 +30,8 @@ export type Row = Record<string, unknown>
 export interface SqlEngine {
   exec: (sql: string) => Promise<void>
   rows: <T = Row>(sql: string) => Promise<T[]>
+  /** the result by column (safe integers as numbers): cheaper than rows for many rows read into JavaScript */
+  columns: (sql: string) => Promise<Record<string, unknown[]>>
   /** rows with column names in order, values as JSON-safe strings/numbers (for printing) */
   table: (sql: string) => Promise<{ columns: string[], rows: unknown[][] }>
   /** runs one statement only if it is a SELECT; anything else is refused unrun */
@@ -70,6 +72,12 @@ export async function createDuckDbEngine (options: EngineOptions): Promise<SqlEn
     rows: async <T>(sql: string) => await wrap(sql, async () => {
       const reader = await connection.runAndReadAll(sql)
       return reader.getRowObjectsJS().map(toPlainRow) as T[]
+    }),
+    columns: async (sql) => await wrap(sql, async () => {
+      const reader = await connection.runAndReadAll(sql)
+      const out: Record<string, unknown[]> = {}
+      for (const [name, values] of Object.entries(reader.getColumnsObjectJS())) out[name] = values.map((v) => toPlainValue(v))
+      return out
     }),
     table: async (sql) => await wrap(sql, async () => {
       const reader = await connection.runAndReadAll(sql)
@@ -128,12 +136,12 @@ async function loadS3 (connection: DuckDBConnection, s3: DuckDbS3Access): Promis
 
 function toPlainRow (row: Record<string, unknown>): Row {
   const out: Row = {}
-  for (const [key, value] of Object.entries(row)) {
-    out[key] = typeof value === 'bigint' && value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER)
-      ? Number(value)
-      : value
-  }
+  for (const [key, value] of Object.entries(row)) out[key] = toPlainValue(value)
   return out
+}
+
+function toPlainValue (value: unknown): unknown {
+  return typeof value === 'bigint' && value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(value) : value
 }
 
 /** A value as JSON can carry it: exact integers stay numbers while they fit, else become strings. */

@@ -127,16 +127,17 @@ export async function readCustomerLanding (landingDir: string, state: StateStore
 export async function readCustomerRows (engine: SqlEngine, source: { view: string } | { files: readonly string[] }, upTo: number, where?: string): Promise<CustomerRecord[]> {
   const from = 'view' in source ? source.view : `read_parquet(${sqlStringList(source.files)})`
   if ('files' in source && source.files.length === 0) return []
-  const rows = await engine.rows<{ email: string, serialNumber: string, lastUpdateDate: number | null, shareWithResearchAsOfDate: number | null, _run: number, _file: string, _line: number }>(
+  // by column: tens of thousands of records, read into JavaScript while the engine waits
+  const c = await engine.columns(
     `SELECT email, serialNumber, lastUpdateDate, shareWithResearchAsOfDate, _run, _file, _line FROM ${from} WHERE _run <= ${Math.trunc(upTo)}${where === undefined ? '' : ` AND (${where})`}`)
-  return rows.map((r) => ({
-    email: r.email,
-    serialNumber: r.serialNumber,
-    lastUpdateDate: r.lastUpdateDate,
-    shareWithResearchAsOfDate: r.shareWithResearchAsOfDate,
-    run: r._run,
-    file: r._file,
-    line: r._line
+  return c.email.map((email, i) => ({
+    email: email as string,
+    serialNumber: c.serialNumber[i] as string,
+    lastUpdateDate: c.lastUpdateDate[i] as number | null,
+    shareWithResearchAsOfDate: c.shareWithResearchAsOfDate[i] as number | null,
+    run: c._run[i] as number,
+    file: c._file[i] as string,
+    line: c._line[i] as number
   }))
 }
 
