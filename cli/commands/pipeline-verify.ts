@@ -4,7 +4,7 @@ import { VERIFY_PAUSE_POINTS, formatVerify, verifyLakehouse } from '../../pipeli
 import { type Command, oneOf, parse, wholeNumber } from '../args.js'
 import { DEFAULT_LAKEHOUSE, DEFAULT_LANDING } from '../defaults.js'
 import { createProgress } from '../progress.js'
-import { S3_OPTION, S3_USAGE, storageFlags } from './s3.js'
+import { S3_OPTION, S3_USAGE, storageFlags } from './s3-flags.js'
 
 export const pipelineVerify: Command = {
   name: 'pipeline verify',
