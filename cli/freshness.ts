@@ -19,6 +19,8 @@ export interface FleetFreshness extends FreshnessResult {
   lakehouse: string
   pollEveryMs: number
   polls: number
+  /** what the polls cost: time in all and at most, table files read, versions that were a new base */
+  pollCost: { totalMs: number, maxMs: number, filesRead: number, rewrittenVersions: number }
   pollErrors: number
   lastPollError: string | null
 }
@@ -29,14 +31,25 @@ export async function startFreshnessWatch (o: FreshnessWatchOptions): Promise<{ 
     columns: ['serialNumber', 'sensorReadingTime', 'user', 'timestamp'], keyColumn: 'sensorReadingTime'
   })
   const tracker = new FreshnessTracker({ sampleEvery: o.sampleEvery })
-  const watch = watchFreshness(tracker, async (instants) => (await table.poll(instants)).rows, { everyMs: o.everyMs })
+  const cost = { totalMs: 0, maxMs: 0, filesRead: 0, rewrittenVersions: 0 }
+  const watch = watchFreshness(tracker, async (instants) => {
+    const started = performance.now()
+    const polled = await table.poll(instants)
+    const ms = performance.now() - started
+    cost.totalMs += ms
+    cost.maxMs = Math.max(cost.maxMs, ms)
+    cost.filesRead += polled.filesRead
+    if (polled.rewritten) cost.rewrittenVersions++
+    return polled.rows
+  }, { everyMs: o.everyMs })
   return {
     onAck: (ack) => { tracker.acknowledged(ack) },
     finish: async () => {
       await watch.settle(o.timeoutMs)
       const polling = await watch.stop()
       table.close()
-      return { ...tracker.result(), lakehouse: o.lakehouse, pollEveryMs: o.everyMs, polls: polling.polls, pollErrors: polling.errors, lastPollError: polling.lastError }
+      return { ...tracker.result(), lakehouse: o.lakehouse, pollEveryMs: o.everyMs, polls: polling.polls,
+        pollCost: { ...cost, totalMs: Math.round(cost.totalMs), maxMs: Math.round(cost.maxMs) }, pollErrors: polling.errors, lastPollError: polling.lastError }
     },
     cancel: async () => {
       await watch.stop()
@@ -54,6 +67,7 @@ export function formatFreshness (f: FleetFreshness): string {
     `followed ${f.sampled} readings of consenting customers: visible ${f.visible}, never visible ${f.neverVisible}` +
       (f.notFollowed > 0 ? `, ${f.notFollowed} more not followed (too many waiting at once)` : '') +
       `; readings of customers without consent: followed ${f.notConsenting.sampled}, visible ${f.notConsenting.visible}` +
+      `; ${f.polls} polls took ${f.pollCost.totalMs} ms in all and read ${f.pollCost.filesRead} table files` +
       (f.pollErrors > 0 ? `; ${f.pollErrors} polls failed (last: ${f.lastPollError ?? ''})` : '')
   ].join('\n')
 }

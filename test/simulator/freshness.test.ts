@@ -92,7 +92,7 @@ t.test('stedi simulate fleet --watch-lakehouse: paired readings of consenting cu
     '--customers', '6', '--consent-ratio', '0.5', '--seed', '3', '--duration', '2s', '--rate', '5', '--batch', '5',
     '--watch-lakehouse', `${varDir}/lakehouse`, '--sample-every', '1', '--watch-timeout', '30s', '--json'], { env: { STEDI_GATEWAY_SECRET: secret } })
   t.equal(r.code, 0, r.stderr + r.stdout)
-  const summary = JSON.parse(r.stdout) as { consenting: number, customers: number, acknowledged: number, freshness: { sampled: number, visible: number, neverVisible: number, freshnessMs: { p50: number, p99: number, max: number }, notConsenting: { sampled: number, visible: number } } }
+  const summary = JSON.parse(r.stdout) as { consenting: number, customers: number, acknowledged: number, freshness: { sampled: number, visible: number, neverVisible: number, freshnessMs: { p50: number, p99: number, max: number }, notConsenting: { sampled: number, visible: number }, polls: number, pollCost: { filesRead: number, totalMs: number } } }
   t.ok(summary.consenting > 0 && summary.consenting < summary.customers, `${summary.consenting} of ${summary.customers} consenting`)
   const f = summary.freshness
   t.equal(f.sampled, summary.acknowledged * summary.consenting / summary.customers, 'every acknowledged reading of a consenting customer followed')
@@ -100,5 +100,6 @@ t.test('stedi simulate fleet --watch-lakehouse: paired readings of consenting cu
   t.equal(f.neverVisible, 0)
   t.ok(f.freshnessMs.max > 0 && f.freshnessMs.max < 15_000, `seen within a few intervals (landing within 2 s, a run every 1 s): max ${f.freshnessMs.max} ms`)
   t.same(f.notConsenting, { sampled: summary.acknowledged - f.sampled, visible: 0 }, 'readings of customers without consent: followed, never visible')
+  t.ok(f.pollCost.filesRead > 0 && f.pollCost.filesRead < f.polls, `the polls read a file only when a run had added one (${f.pollCost.filesRead} files in ${f.polls} polls, ${f.pollCost.totalMs} ms)`)
   t.equal(await platform.stop(), 0)
 })
