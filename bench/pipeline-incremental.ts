@@ -9,26 +9,14 @@ import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { scaledWorkspace } from './lib/landing.js'
 import { measureNode } from './lib/measure.js'
-import { scaleLanding } from './lib/scale.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const PUBLISHED = path.resolve(ROOT, '../shared/data/stedi')
-const CACHE = path.join(ROOT, 'bench/.cache')
 const COPIES = process.env.BENCH_X100 === '1' ? [30, 100] : [30]
 const log = (msg: string): void => { process.stderr.write(`${msg}\n`) }
 
 interface Step { step: string, wallMs: number, runMs: number, maxRssMb: number, status: string, newRecords: number, machineLearningRows: number }
-
-/** A landing folder of hard links to the cached copy (nothing copied), to which the steps add files. */
-async function linkedLanding (source: string, target: string): Promise<void> {
-  for (const entry of await fs.readdir(source, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile() || !entry.name.endsWith('.json')) continue
-    const rel = path.relative(source, path.join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name))
-    await fs.mkdir(path.dirname(path.join(target, rel)), { recursive: true })
-    await fs.link(path.join(source, rel), path.join(target, rel))
-  }
-}
 
 const lines = async (file: string): Promise<Array<Record<string, unknown>>> =>
   (await fs.readFile(file, 'utf8')).split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>)
@@ -70,14 +58,8 @@ async function runStep (step: string, landing: string, lakehouse: string): Promi
 log(`machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`)
 const results = []
 for (const copies of COPIES) {
-  const source = path.join(CACHE, `x${copies}`)
-  log(`x${copies}: preparing the copy in ${source} (once)`)
-  await scaleLanding(PUBLISHED, source, copies)
-  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-incremental-'))
+  const { work, landing, lakehouse } = await scaledWorkspace(copies, 'bench-incremental-', log)
   try {
-    const landing = path.join(work, 'landing')
-    const lakehouse = path.join(work, 'lakehouse')
-    await linkedLanding(source, landing)
     const cold = await runStep('cold', landing, lakehouse)
     await addNewReadings(landing, cold.newRecords)
     const added = await runStep('0.1% new readings', landing, lakehouse)

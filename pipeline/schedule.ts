@@ -18,6 +18,8 @@ export interface ScheduleOptions {
   signal?: AbortSignal
   /** injectable for tests: resolves after ms, or early when the signal aborts */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>
+  /** injectable for tests: the clock ticks are measured on, in ms (default Date.now) */
+  now?: () => number
   run?: (config: PipelineConfig, hooks?: RunHooks) => Promise<RunReport>
 }
 
@@ -37,12 +39,15 @@ export async function sleepAbortable (ms: number, signal?: AbortSignal): Promise
 export async function runSchedule (config: PipelineConfig, options: ScheduleOptions): Promise<{ ticks: number, failures: number }> {
   const { everyMs, retries = 3, retryBaseMs = 1000, maxTicks = Infinity, logger, signal } = options
   const sleep = options.sleep ?? sleepAbortable
+  const now = options.now ?? Date.now
   const run = options.run ?? runPipeline
   const aborted = (): boolean => signal?.aborted === true
   let ticks = 0
   let failures = 0
   while (!aborted() && ticks < maxTicks) {
-    const tickStart = Date.now()
+    // ticks are counted from each run's start: a run longer than the interval is followed at once by
+    // the next, and the ticks it overran are not made up (that would be a burst of runs with nothing new)
+    const tickStart = now()
     ticks++
     for (let attempt = 0; attempt <= retries && !aborted(); attempt++) {
       try {
@@ -64,7 +69,7 @@ export async function runSchedule (config: PipelineConfig, options: ScheduleOpti
       }
     }
     if (ticks >= maxTicks) break
-    await sleep(Math.max(0, tickStart + everyMs - Date.now()), signal)
+    await sleep(Math.max(0, tickStart + everyMs - now()), signal)
   }
   return { ticks, failures }
 }

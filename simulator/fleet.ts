@@ -11,6 +11,7 @@ import type { Faults } from '../firmware-mock/faults.js'
 import type { SeqPersistence } from '../firmware-mock/sequence.js'
 import { phoneReading, stepTrainerReading } from '../firmware-mock/sensors.js'
 import { createRandom } from './generate.js'
+import { Recorder } from './load/recorder.js'
 import { checkHttpAnswer, fetchGateway } from './preflight.js'
 
 export interface FleetOptions {
@@ -30,6 +31,17 @@ export interface FleetOptions {
   /** devices connecting at once (default 200) */
   connectConcurrency?: number
   onProgress?: (p: FleetProgress) => void
+  /** told of every acknowledged batch, as its PUBACK arrives */
+  onAck?: (ack: FleetAck) => void
+}
+
+export interface FleetAck {
+  kind: DeviceKind
+  identity: string
+  readings: ReadonlyArray<Record<string, unknown>>
+  /** whether the device's owner consented to research (its readings are then due in the machine-learning table) */
+  consenting: boolean
+  latencyMs: number
 }
 
 export interface FleetProgress { connected: number, devices: number, generated: number, acknowledged: number, pending: number, dropped: number, elapsedMs: number }
@@ -51,6 +63,8 @@ export interface FleetSummary {
   restarts: number
   connectMs: number
   runMs: number
+  /** publish to PUBACK, per batch (an HDR histogram: within 0.1%) */
+  ackLatencyMs: { p50: number, p95: number, p99: number, max: number }
   /** the zone counts a pipeline run must give if nothing failed (the dropped and lost readings are left out) */
   expected: {
     landing: { customer: number, accelerometer: number, step_trainer: number }
@@ -106,9 +120,14 @@ export async function runFleet (o: FleetOptions): Promise<FleetSummary> {
 
   const started = Date.now()
   const devices: Device[] = []
+  const acks = new Recorder()
   const deviceOf = (c: Customer, kind: DeviceKind, identity: string, lostAt: Set<number>): Device => createDevice({
     kind, identity, credential: o.credential(kind, identity), mqttUrl: o.mqttUrl, batchSize: o.batchSize, random: c.random,
     faults: o.faults, seqPersistence: o.seqPersistence,
+    onAck: (n, latencyMs, batch) => {
+      acks.ack(n, latencyMs)
+      o.onAck?.({ kind, identity, readings: batch.readings, consenting: c.consenting, latencyMs })
+    },
     onLost: (readings) => { for (const r of readings) lostAt.add((r.sensorReadingTime ?? r.timestamp) as number) }
   })
   for (const c of customers) {
@@ -149,6 +168,8 @@ export async function runFleet (o: FleetOptions): Promise<FleetSummary> {
     await Promise.all(devices.map(async (d) => await d.stop(15_000)))
     const p = progress()
     const total = (f: 'lost' | 'reconnects' | 'restarts'): number => devices.reduce((a, d) => a + d.stats()[f], 0)
+    const latency = acks.overall()
+    const ms = (v: number): number => Math.round(v * 100) / 100
     return {
       customers: customers.length,
       consenting: customers.filter((c) => c.consenting).length,
@@ -163,6 +184,7 @@ export async function runFleet (o: FleetOptions): Promise<FleetSummary> {
       restarts: total('restarts'),
       connectMs,
       runMs: Date.now() - runStarted,
+      ackLatencyMs: { p50: ms(latency.p50), p95: ms(latency.p95), p99: ms(latency.p99), max: ms(latency.max) },
       expected: predictZones(customers, ticks)
     }
   } finally {

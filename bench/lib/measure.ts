@@ -1,26 +1,43 @@
-// Runs a command as a child process and measures its wall time, peak memory (max RSS) and CPU time
-// (user + system, all threads: on a shared machine less noisy than wall time). The child reports
-// its own rusage on exit through file descriptor 3, so no outside tool is needed.
-import { spawn } from 'node:child_process'
+// Runs a command as a child process and measures its wall time, peak memory (max RSS) and CPU time.
+// The child reports its own rusage on exit through file descriptor 3, so no outside tool is needed.
+import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
 export interface Measurement { wallMs: number, maxRssMb: number, cpuMs: number, code: number | null, stdout: string, stderr: string }
 
 const REPORTER = fileURLToPath(new URL('./report-rusage.mjs', import.meta.url))
 
-export async function measureNode (script: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Measurement> {
+export interface MeasuredChild {
+  child: ChildProcess
+  /** resolves when the child has exited */
+  done: Promise<Measurement>
+}
+
+/** Starts node on a script with the rusage reporter; onStdout/onStderr see the output as it comes. */
+export function spawnMeasured (script: string, args: string[], env: NodeJS.ProcessEnv = {},
+  hooks: { onStdout?: (chunk: string) => void, onStderr?: (chunk: string) => void } = {}): MeasuredChild {
   const started = performance.now()
   const child = spawn(process.execPath, ['--import', REPORTER, script, ...args], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } })
   let stdout = ''
   let stderr = ''
   let usage = ''
-  child.stdout!.on('data', (d: Buffer) => { stdout += d.toString() })
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
+  child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); hooks.onStdout?.(d.toString()) })
+  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); hooks.onStderr?.(d.toString()) })
   ;(child.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => { usage += d.toString() })
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
-  const wallMs = performance.now() - started
-  const { maxRSS = NaN, cpuUs = NaN } = usage === '' ? {} : JSON.parse(usage) as { maxRSS: number, cpuUs: number }
-  return { wallMs, maxRssMb: maxRSS / 1024, cpuMs: cpuUs / 1000, code, stdout, stderr }
+  const done = new Promise<Measurement>((resolve) => child.on('close', (code) => {
+    const u = usage === '' ? undefined : JSON.parse(usage) as { maxRSS: number, userCPUTime: number, systemCPUTime: number }
+    resolve({
+      wallMs: performance.now() - started,
+      maxRssMb: u === undefined ? NaN : u.maxRSS / 1024,
+      cpuMs: u === undefined ? NaN : (u.userCPUTime + u.systemCPUTime) / 1000,
+      code, stdout, stderr
+    })
+  }))
+  return { child, done }
+}
+
+export async function measureNode (script: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Measurement> {
+  return await spawnMeasured(script, args, env).done
 }
 
 export const median = (xs: number[]): number => {

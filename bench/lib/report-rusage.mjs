@@ -1,7 +1,7 @@
-// Preloaded into a measured child: on exit, write its peak memory and CPU time (all its threads) to file descriptor 3.
+// Preloaded into a measured child: on exit, write its peak memory and CPU time to file descriptor 3.
 import fs from 'node:fs'
 
 process.on('exit', () => {
   const { maxRSS, userCPUTime, systemCPUTime } = process.resourceUsage()
-  try { fs.writeSync(3, JSON.stringify({ maxRSS, cpuUs: userCPUTime + systemCPUTime })) } catch {}
+  try { fs.writeSync(3, JSON.stringify({ maxRSS, userCPUTime, systemCPUTime })) } catch {}
 })

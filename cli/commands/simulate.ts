@@ -7,6 +7,7 @@ import { checkMqttCredentials, checkReachable, checkTarget } from '../../simulat
 import { createProgress } from '../progress.js'
 import { findGatewaySecret } from '../gateway-secret.js'
 import { type Command, UsageError, durationFlag, oneOf, parse, wholeNumber } from '../args.js'
+import { type FleetFreshness, formatFreshness, startFreshnessWatch } from '../freshness.js'
 
 const ratio = (flag: string, value: string | undefined, fallback: number): number => {
   if (value === undefined) return fallback
@@ -96,6 +97,7 @@ export const simulateFleet: Command = {
   name: 'simulate fleet',
   usage: `stedi simulate fleet --mqtt URL --http URL [--customers N] [--duration D] [--rate R]
                      [--consent-ratio P] [--seed S] [--batch N] [--restart-every N] [--seq-persistence flash|ram]
+                     [--watch-lakehouse DIR [--sample-every N] [--watch-every D] [--watch-timeout D]]
 
 Registers N customers over HTTP and gives each a Step Trainer and a phone that read at the same
 instants during an exercise session of D, R readings per second per device, publishing QoS 1
@@ -114,20 +116,40 @@ STEDI_GATEWAY_SECRET.
                             it keeps its unacknowledged batches (flash) and loses its open batch (RAM)
   --seq-persistence flash|ram  where the devices keep their seq counter across a restart (default ram:
                             it starts again at 0)
+  --watch-lakehouse DIR     measure freshness: follow one reading in N from its PUBACK until its row is in
+                            the current version of DIR's machine_learning_curated (a local lakehouse that a
+                            scheduled promotion fills from the gateway's landing, as under stedi start);
+                            reports p50/p95/p99/max, and how many readings never became visible (exit 1
+                            unless 0; readings of customers without consent are followed too: none may appear)
+  --sample-every N          follow one reading in N (default 100)
+  --watch-every D           how often the lakehouse's state is polled (default 1s)
+  --watch-timeout D         after the fleet stops, how long to wait for readings not yet visible (default 2m)
   --json                    print the summary as JSON
   --allow-remote            a gateway that is not on this machine (refused otherwise)`,
   run: async (argv) => {
     const { values } = parse(argv, {
       mqtt: { type: 'string' }, http: { type: 'string' }, customers: { type: 'string' }, duration: { type: 'string' },
       rate: { type: 'string' }, 'consent-ratio': { type: 'string' }, seed: { type: 'string' }, batch: { type: 'string' }, json: { type: 'boolean' },
-      'restart-every': { type: 'string' }, 'seq-persistence': { type: 'string' }, 'allow-remote': { type: 'boolean' }
+      'restart-every': { type: 'string' }, 'seq-persistence': { type: 'string' }, 'allow-remote': { type: 'boolean' },
+      'watch-lakehouse': { type: 'string' }, 'sample-every': { type: 'string' }, 'watch-every': { type: 'string' }, 'watch-timeout': { type: 'string' }
     })
     if (values.help === true) { console.log(simulateFleet.usage); return 0 }
     if (values.mqtt === undefined || values.http === undefined) throw new UsageError('--mqtt and --http are required')
     const { secret } = await findGatewaySecret()
     const durationMs = durationFlag('--duration', values.duration ?? '30s')!
     const restartEvery = wholeNumber('--restart-every', values['restart-every'])
+    const watchOptions = values['watch-lakehouse'] === undefined
+      ? undefined
+      : {
+          lakehouse: values['watch-lakehouse'],
+          sampleEvery: wholeNumber('--sample-every', values['sample-every']) ?? 100,
+          everyMs: durationFlag('--watch-every', values['watch-every'] ?? '1s')!,
+          timeoutMs: durationFlag('--watch-timeout', values['watch-timeout'] ?? '2m')!
+        }
+    if (watchOptions !== undefined && watchOptions.sampleEvery < 1) throw new UsageError('--sample-every must be at least 1')
     await preflight(values.mqtt, values.http, values['allow-remote'] === true, 'the fleet\'s devices', (kind, identity) => issueCredential(secret, kind, identity))
+    // the table's version before the fleet's first reading is the baseline
+    const freshnessWatch = watchOptions === undefined ? undefined : await startFreshnessWatch(watchOptions)
     const summary = await fleetWithProgress({
       customers: wholeNumber('--customers', values.customers) ?? 100,
       durationMs,
@@ -139,10 +161,20 @@ STEDI_GATEWAY_SECRET.
       seqPersistence: oneOf('--seq-persistence', values['seq-persistence'], SEQ_PERSISTENCE),
       mqttUrl: values.mqtt,
       httpUrl: values.http,
-      credential: (kind, identity) => issueCredential(secret, kind, identity)
-    })
-    console.log(values.json === true ? JSON.stringify(summary) : formatFleetSummary(summary))
-    return summary.failed === 0 ? 0 : 1
+      credential: (kind, identity) => issueCredential(secret, kind, identity),
+      onAck: freshnessWatch?.onAck
+    }).catch(async (err: unknown) => { await freshnessWatch?.cancel(); throw err })
+    let freshness: FleetFreshness | undefined
+    if (freshnessWatch !== undefined) {
+      const progress = createProgress()
+      progress.update('waiting for the readings followed to become visible in the lakehouse')
+      freshness = await freshnessWatch.finish().finally(progress.done)
+    }
+    console.log(values.json === true
+      ? JSON.stringify(freshness === undefined ? summary : { ...summary, freshness })
+      : [formatFleetSummary(summary), ...(freshness === undefined ? [] : [formatFreshness(freshness)])].join('\n'))
+    const fresh = freshness === undefined || (freshness.neverVisible === 0 && freshness.notConsenting.visible === 0)
+    return summary.failed === 0 && fresh ? 0 : 1
   }
 }
 
@@ -174,6 +206,7 @@ export function formatFleetSummary (s: FleetSummary): string {
     `fleet: ${s.customers} customers (${s.consenting} consenting), ${s.devices} devices connected in ${s.connectMs} ms, ${s.ticks} readings per device in ${s.runMs} ms`,
     `readings: generated ${s.generated} = acknowledged ${s.acknowledged} + dropped by a full buffer ${s.dropped} + lost in restarts ${s.lost} + failed ${s.failed}; ` +
       `${s.reconnects} reconnects, ${s.restarts} restarts`,
+    `acknowledged ${Math.round(s.acknowledged / Math.max(1, s.runMs / 1000))} readings/s; publish to PUBACK p50 ${s.ackLatencyMs.p50} ms, p99 ${s.ackLatencyMs.p99} ms, max ${s.ackLatencyMs.max} ms`,
     `a pipeline run must give: landing ${s.expected.landing.customer} / ${s.expected.landing.accelerometer} / ${s.expected.landing.step_trainer}; ` +
       `trusted ${s.expected.trusted.customer} / ${s.expected.trusted.accelerometer} / ${s.expected.trusted.step_trainer}; ` +
       `curated ${s.expected.curated.customer} customers, ${s.expected.curated.machine_learning} machine-learning rows`

@@ -28,7 +28,8 @@ export interface RecorderOptions {
 
 const MAX_US = 3_600_000_000
 
-function histogram (): Histogram {
+/** An HDR histogram of whole units from 1 to 3,600,000,000 (µs: an hour), widening beyond. */
+export function histogram (): Histogram {
   return build({
     bitBucketSize: 64,
     lowestDiscernibleValue: 1,

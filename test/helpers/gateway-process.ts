@@ -56,8 +56,9 @@ export async function startGatewayProcess (options: { landing: string, state: st
 }
 
 export interface PlatformProcess {
-  /** the HTTP address it printed */
+  /** the HTTP and MQTT addresses it printed */
   http: string
+  mqtt: string
   /** POSTs JSON with a credential; resolves with the status */
   post: (route: string, body: unknown, token: string) => Promise<number>
   /** SIGTERM: resolves with the exit code */
@@ -71,12 +72,16 @@ export async function startPlatformProcess (t: { teardown: (fn: () => void) => v
   t.teardown(() => { child.kill('SIGKILL') })
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
   child.stderr.resume()
-  const http = await new Promise<string>((resolve) => {
+  const { http, mqtt } = await new Promise<{ http: string, mqtt: string }>((resolve) => {
     let out = ''
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); const m = /(http:\/\/\S+)/.exec(out); if (m !== null) resolve(m[1]) })
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+      const m = /(mqtt:\/\/\S+) .*(http:\/\/\S+)/.exec(out)
+      if (m !== null) resolve({ mqtt: m[1], http: m[2] })
+    })
   })
   const post = async (route: string, body: unknown, token: string): Promise<number> => (await fetch(`${http}${route}`, {
     method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body)
   })).status
-  return { http, post, stop: async () => { child.kill('SIGTERM'); return await exited } }
+  return { http, mqtt, post, stop: async () => { child.kill('SIGTERM'); return await exited } }
 }

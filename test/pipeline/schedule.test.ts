@@ -73,3 +73,23 @@ t.test('stedi pipeline schedule runs the real pipeline on each tick', async (t) 
   t.same(runs.map((r) => r.status), ['ok', 'unchanged'])
   t.same((runs[0].counts as { curated: unknown }).curated, { customer: 482, machine_learning: 43681 })
 })
+
+t.test('a run longer than the interval is followed at once by the next; the ticks it overran are not made up', async (t) => {
+  const config = createPipelineConfig({ landingDir: '/l', lakehouseDir: '/h' })
+  const { logger } = capture()
+  let now = 0
+  const starts: number[] = []
+  const sleeps: number[] = []
+  const durations = [25_000, 3_000, 1_000]
+  const result = await runSchedule(config, {
+    everyMs: 10_000,
+    maxTicks: 3,
+    logger,
+    now: () => now,
+    sleep: async (ms) => { sleeps.push(ms); now += ms },
+    run: async () => { starts.push(now); now += durations[starts.length - 1]; return fakeReport(starts.length) }
+  })
+  t.same(result, { ticks: 3, failures: 0 })
+  t.same(starts, [0, 25_000, 35_000], 'the second run starts as the 25 s run ends, the third one interval after the second started')
+  t.same(sleeps, [0, 7_000], 'no burst of runs for the ticks missed')
+})
